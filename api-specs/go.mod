@@ -1,0 +1,3 @@
+module poet.local/apispecs
+
+go 1.26

@@ -1,0 +1,3 @@
+module poet.local/libs/authn
+
+go 1.26

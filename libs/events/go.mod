@@ -1,0 +1,3 @@
+module poet.local/libs/events
+
+go 1.26

@@ -1,0 +1,3 @@
+module poet.local/libs/platform
+
+go 1.26

@@ -1,0 +1,3 @@
+module poet.local/libs/storage
+
+go 1.26

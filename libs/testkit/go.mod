@@ -1,0 +1,3 @@
+module poet.local/libs/testkit
+
+go 1.26

@@ -1,0 +1,3 @@
+module poet.local/services/consent
+
+go 1.26

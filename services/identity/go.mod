@@ -1,0 +1,3 @@
+module poet.local/services/identity
+
+go 1.26

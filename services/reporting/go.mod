@@ -1,0 +1,3 @@
+module poet.local/services/reporting
+
+go 1.26

@@ -1,0 +1,3 @@
+module poet.local/services/scoring
+
+go 1.26

@@ -1,0 +1,3 @@
+module poet.local/services/survey
+
+go 1.26

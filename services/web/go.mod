@@ -1,0 +1,3 @@
+module poet.local/services/web
+
+go 1.26

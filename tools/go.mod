@@ -1,0 +1,3 @@
+module poet.local/tools
+
+go 1.26
