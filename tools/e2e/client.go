@@ -14,7 +14,7 @@ import (
 
 // Client talks to the services of one running platform.
 type Client struct {
-	HTTP                                            *http.Client
+	HTTP                                          *http.Client
 	Survey, Reporting, Identity, Consent, Scoring string
 }
 

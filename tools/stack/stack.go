@@ -245,7 +245,9 @@ func (s *Stack) WaitReady(ctx context.Context, limit time.Duration) error {
 }
 
 // LogPath is where a service's JSON log goes.
-func (s *Stack) LogPath(name string) string { return filepath.Join(s.opts.DataDir, "logs", name+".log") }
+func (s *Stack) LogPath(name string) string {
+	return filepath.Join(s.opts.DataDir, "logs", name+".log")
+}
 
 // Token mints an access token for a demo user of a demo organisation.
 func (s *Stack) Token(slug, username string) (string, error) { return s.OIDC.Mint(slug, username) }

@@ -19,7 +19,7 @@ import (
 
 // publicRoutes need no staff sign-in: respondents hold only a link token.
 var publicRoutes = map[string]bool{
-	"/v1/instruments": true,
+	"/v1/instruments":                          true,
 	"/v1/campaign-links/:link_token/responses": true,
 }
 

@@ -20,13 +20,12 @@ import (
 	"poet.local/libs/testkit"
 	"poet.local/libs/testkit/devoidc"
 	"poet.local/services/survey/internal/app"
+	"poet.local/services/survey/internal/domain"
 	svcevents "poet.local/services/survey/internal/events"
 	svchttp "poet.local/services/survey/internal/http"
 	"poet.local/services/survey/internal/instruments"
-	"poet.local/services/survey/internal/domain"
 	"poet.local/services/survey/internal/store"
 )
-
 
 func setup(t *testing.T) (*gin.Engine, *devoidc.Server, *store.Store, func() []storage.OutboxMessage) {
 	t.Helper()
