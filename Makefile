@@ -30,7 +30,7 @@ test-integration: ## Integration tier against real PostgreSQL and Kafka (POET_TE
 
 vet: ## go vet every module, both tiers
 	go vet $(PKGS)
-	go vet -tags integration $(PKGS)
+	go vet -tags integration,charts $(PKGS)
 
 fmt: ## Format every Go file
 	gofmt -w $(MODULES)
