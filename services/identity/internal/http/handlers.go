@@ -1,0 +1,241 @@
+// Package http is the identity service's HTTP adapter: it binds the
+// generated OpenAPI server interface (package api) to the application's use
+// cases and turns their errors into RFC 9457 problems. Every route needs a
+// staff bearer token; registering organisations needs the operator role and
+// making subject references the practitioner role.
+package http
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"poet.local/libs/authn"
+	"poet.local/libs/platform/problem"
+	"poet.local/services/identity/internal/app"
+	"poet.local/services/identity/internal/domain"
+	"poet.local/services/identity/internal/http/api"
+	"poet.local/services/identity/internal/store"
+)
+
+// Handlers implements api.ServerInterface.
+type Handlers struct {
+	app *app.Service
+}
+
+var _ api.ServerInterface = (*Handlers)(nil)
+
+// Register mounts the API on r, every route behind token verification.
+func Register(r gin.IRouter, a *app.Service, v *authn.Verifier) {
+	api.RegisterHandlersWithOptions(r, &Handlers{app: a}, api.GinServerOptions{
+		Middlewares: []api.MiddlewareFunc{api.MiddlewareFunc(authn.Middleware(v))},
+		ErrorHandler: func(c *gin.Context, err error, status int) {
+			problem.Write(c, problem.New(status, err.Error()))
+		},
+	})
+}
+
+func (h *Handlers) RegisterOrganisation(c *gin.Context, params api.RegisterOrganisationParams) {
+	who, ok := caller(c, authn.RoleOperator)
+	if !ok {
+		return
+	}
+	key, ok := idempotencyKey(c, params.IdempotencyKey)
+	if !ok {
+		return
+	}
+	var body api.NewOrganisation
+	if !decode(c, &body, "a new organisation") {
+		return
+	}
+	reg, err := h.app.RegisterOrganisation(c.Request.Context(), who, OrganisationFromAPI(body), key)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	status := http.StatusOK
+	if reg.Created {
+		status = http.StatusCreated
+	}
+	c.JSON(status, toAPIOrganisation(reg.Organisation))
+}
+
+func (h *Handlers) ListOrganisations(c *gin.Context, params api.ListOrganisationsParams) {
+	if _, ok := caller(c); !ok {
+		return
+	}
+	size, after := 50, ""
+	if params.PageSize != nil {
+		if *params.PageSize < 1 || *params.PageSize > 200 {
+			problem.Write(c, problem.New(http.StatusBadRequest, "page_size must be between 1 and 200"))
+			return
+		}
+		size = *params.PageSize
+	}
+	if params.PageToken != nil {
+		after = *params.PageToken
+	}
+	list, next, err := h.app.Organisations(c.Request.Context(), after, size)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	out := api.OrganisationPage{Organisations: make([]api.Organisation, 0, len(list))}
+	for _, o := range list {
+		out.Organisations = append(out.Organisations, toAPIOrganisation(o))
+	}
+	if next != "" {
+		out.NextPageToken = &next
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (h *Handlers) GetOrganisation(c *gin.Context, organisationID string) {
+	if _, ok := caller(c); !ok {
+		return
+	}
+	o, err := h.app.Organisation(c.Request.Context(), organisationID)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, toAPIOrganisation(o))
+}
+
+func (h *Handlers) CreateSubjectReference(c *gin.Context) {
+	who, ok := caller(c, authn.RolePractitioner)
+	if !ok {
+		return
+	}
+	var body api.NewSubject
+	if !decode(c, &body, "a subject") {
+		return
+	}
+	ref, err := h.app.SubjectRef(c.Request.Context(), who, body.LocalId)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, api.SubjectReference{SubjectRef: ref})
+}
+
+// Trust returns a hook for app.Options.OnRegistered that makes v accept
+// tokens from each registered organisation's issuer: the registry is the
+// source of truth for sign-in, as it is for the services that follow
+// poet.identity.organisations.
+func Trust(v *authn.Verifier) func(domain.Organisation) {
+	return func(o domain.Organisation) {
+		v.Register(authn.IssuerConfig{Organisation: o.ID, Issuer: o.Issuer, Audience: o.Audience, RolesClaim: o.RolesClaim})
+	}
+}
+
+// OrganisationFromAPI is the registration body as the domain sees it; the
+// start-up seed file has the same shape.
+func OrganisationFromAPI(b api.NewOrganisation) domain.Organisation {
+	o := domain.Organisation{ID: b.Id, Name: b.Name, Kind: domain.Kind(b.Kind), Region: b.Region,
+		Issuer: b.Issuer, Audience: b.Audience, Sites: []domain.Site{}}
+	if b.RolesClaim != nil {
+		o.RolesClaim = *b.RolesClaim
+	}
+	if b.Sites != nil {
+		for _, s := range *b.Sites {
+			o.Sites = append(o.Sites, domain.Site{ID: s.Id, Name: s.Name, ServiceLine: domain.ServiceLine(s.ServiceLine)})
+		}
+	}
+	return o
+}
+
+// caller returns the signed-in member of staff if they hold one of roles
+// (any role at all when none are named).
+func caller(c *gin.Context, roles ...string) (app.Caller, bool) {
+	p, ok := authn.PrincipalFrom(c)
+	if !ok {
+		problem.Write(c, problem.New(http.StatusUnauthorized, "Sign in to use this"))
+		return app.Caller{}, false
+	}
+	who := app.Caller{Organisation: p.Organisation, Roles: p.Roles}
+	if len(roles) == 0 {
+		return who, true
+	}
+	for _, r := range roles {
+		if p.Has(r) {
+			return who, true
+		}
+	}
+	problem.Write(c, problem.New(http.StatusForbidden, "Your role does not allow this. It needs one of: "+strings.Join(roles, ", ")+"."))
+	return app.Caller{}, false
+}
+
+func idempotencyKey(c *gin.Context, k *string) (string, bool) {
+	if k == nil {
+		return "", true
+	}
+	if n := len(*k); n < 8 || n > 200 {
+		problem.Write(c, problem.New(http.StatusBadRequest, "An Idempotency-Key has 8 to 200 characters"))
+		return "", false
+	}
+	return *k, true
+}
+
+// decode reads a JSON body strictly: unknown fields are typos, and silently
+// dropping them would register something other than what was meant. The
+// problem never echoes the body, which may hold an identifier.
+func decode(c *gin.Context, v any, what string) bool {
+	raw, err := io.ReadAll(c.Request.Body)
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err = dec.Decode(v); err == nil && dec.More() {
+			err = errors.New("trailing data")
+		}
+	}
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			problem.Write(c, problem.New(http.StatusRequestEntityTooLarge, "The request body is too large"))
+			return false
+		}
+		detail := "The request body is not valid JSON for " + what
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			detail += ": unknown field " + name
+		}
+		problem.Write(c, problem.New(http.StatusBadRequest, detail))
+		return false
+	}
+	return true
+}
+
+func writeError(c *gin.Context, err error) {
+	var ve *app.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		fields := make([]problem.FieldError, len(ve.Fields))
+		for i, f := range ve.Fields {
+			fields[i] = problem.FieldError{Pointer: f.Pointer, Reason: f.Reason}
+		}
+		problem.Write(c, problem.Validation(ve.Detail, fields...))
+	case errors.Is(err, domain.ErrNotFound):
+		problem.Write(c, problem.New(http.StatusNotFound, "No organisation is registered with this id"))
+	case errors.Is(err, domain.ErrIdempotencyMismatch):
+		problem.Write(c, problem.New(http.StatusConflict, "This Idempotency-Key was already used for a different request; use a new key"))
+	case errors.Is(err, store.ErrConflict):
+		problem.Write(c, problem.New(http.StatusConflict, "Someone changed this at the same moment; try again"))
+	default:
+		_ = c.Error(err)
+		problem.Write(c, problem.New(http.StatusInternalServerError, "Something went wrong on our side; nothing was saved"))
+	}
+}
+
+func toAPIOrganisation(o domain.Organisation) api.Organisation {
+	sites := make([]api.Site, len(o.Sites))
+	for i, s := range o.Sites {
+		sites[i] = api.Site{Id: s.ID, OrganisationId: o.ID, Name: s.Name, ServiceLine: api.ServiceLine(s.ServiceLine)}
+	}
+	return api.Organisation{Id: o.ID, Name: o.Name, Kind: api.OrganisationKind(o.Kind), Region: o.Region, Issuer: o.Issuer,
+		Audience: o.Audience, RolesClaim: o.RolesClaim, Sites: sites, CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC()}
+}
