@@ -41,6 +41,10 @@ type ConsumerConfig struct {
 	MaxBatch               int           // default 200: events applied in one DB transaction when several are waiting
 	Logger                 *slog.Logger
 	Meter                  metric.Meter // optional: consumed_total{outcome=applied|duplicate|dlq}, consume_seconds histogram
+	// AfterCommit, when set, runs after each batch's database transaction has
+	// committed: services pass their outbox relay's Notify, so events that a
+	// handler announced leave at once instead of at the next poll.
+	AfterCommit func()
 }
 
 // Outcomes recorded in the consumed_total metric and on spans.
@@ -220,6 +224,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 				return nil // stopped while waiting to retry; nothing committed
 			}
 			return err
+		}
+		if c.cfg.AfterCommit != nil {
+			c.cfg.AfterCommit()
 		}
 		if c.afterApply != nil {
 			if err := c.afterApply(); err != nil {

@@ -149,6 +149,8 @@ func (rt *Runtime) Consume(group string, topics []string, h events.Handler) {
 		Schemas: rt.Schemas,
 		Logger:  rt.Logger,
 		Meter:   rt.Telemetry.Meter,
+		// Events a handler announces go out as soon as its batch commits.
+		AfterCommit: rt.Notify,
 	}, rt.DB, h)
 	rt.workers = append(rt.workers, platform.Worker{Name: "consumer " + group, Run: c.Run})
 	rt.Server.AddCloser("consumer "+group, func(context.Context) error { return c.Close() })
