@@ -164,7 +164,7 @@ func deleteTopics(ctx context.Context, brokers []string) error {
 	if err != nil {
 		return fmt.Errorf("delete topics: %w", err)
 	}
-	_ = resp // unknown-topic errors are expected on a first run
+	_ = resp                    // unknown-topic errors are expected on a first run
 	time.Sleep(2 * time.Second) // deletion completes asynchronously on the controller
 	return nil
 }
