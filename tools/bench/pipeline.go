@@ -10,9 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
-	"poet.local/apispecs"
 	"poet.local/libs/storage"
 	"poet.local/tools/e2e"
 	"poet.local/tools/stack"
@@ -29,7 +26,7 @@ func pipeline(ctx context.Context, root, dataDir string, brokers []string, n, wo
 	if len(brokers) > 0 {
 		broker = "Apache Kafka (real)"
 		// Start from empty topics so old events are not counted again.
-		if err := deleteTopics(ctx, brokers); err != nil {
+		if err := stack.ResetTopics(ctx, brokers); err != nil {
 			return result{}, err
 		}
 	}
@@ -152,21 +149,6 @@ func counted(dataDir string, skip int) ([]time.Duration, error) {
 		out = append(out, r.CountedAt.Sub(r.SubmittedAt))
 	}
 	return out, nil
-}
-
-func deleteTopics(ctx context.Context, brokers []string) error {
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second}
-	var names []string
-	for _, t := range apispecs.Topics() {
-		names = append(names, t.Name, t.Name+".dlq")
-	}
-	resp, err := client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: names})
-	if err != nil {
-		return fmt.Errorf("delete topics: %w", err)
-	}
-	_ = resp                    // unknown-topic errors are expected on a first run
-	time.Sleep(2 * time.Second) // deletion completes asynchronously on the controller
-	return nil
 }
 
 func pct(d []time.Duration, p float64) time.Duration {

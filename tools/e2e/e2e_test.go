@@ -20,15 +20,20 @@ import (
 // promise. It also checks organisation isolation and the 401s across
 // services.
 func TestResponseTravelsSurveyScoringReporting(t *testing.T) {
+	journey(t, stack.Options{KafkaAddr: "127.0.0.1:0", PortBase: 10000})
+}
+
+// journey runs the platform with o (broker and stores vary by tier) and
+// follows responses from survey to reporting.
+func journey(t *testing.T, o stack.Options) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	s, err := stack.Start(ctx, stack.Options{
-		Root: root, DataDir: t.TempDir(), KafkaAddr: "127.0.0.1:0", OIDCAddr: "127.0.0.1:0", PortBase: 10000, LogLevel: "debug",
-	})
+	o.Root, o.DataDir, o.OIDCAddr, o.LogLevel = root, t.TempDir(), "127.0.0.1:0", "debug"
+	s, err := stack.Start(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

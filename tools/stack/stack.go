@@ -48,13 +48,16 @@ type Options struct {
 	KafkaAddr string // default 127.0.0.1:9092
 	// Brokers, when set, points the services at an existing Kafka instead of
 	// starting the embedded broker (the benchmark's real-Kafka run).
-	Brokers   []string
-	OIDCAddr  string // default 127.0.0.1:9090
-	PortBase  int    // added to each service's port (0 for the defaults)
-	LogLevel  string
-	Logger    *slog.Logger
-	ExtraEnv  map[string][]string // per service name, KEY=VALUE entries
-	SkipBuild bool
+	Brokers  []string
+	OIDCAddr string // default 127.0.0.1:9090
+	PortBase int    // added to each service's port (0 for the defaults)
+	LogLevel string
+	Logger   *slog.Logger
+	ExtraEnv map[string][]string // per service name, KEY=VALUE entries
+	// DatabaseURL, when set, gives each service's DATABASE_URL (the
+	// integration tier's PostgreSQL databases); otherwise SQLite files.
+	DatabaseURL func(service string) string
+	SkipBuild   bool
 }
 
 // Stack is a running local platform.
@@ -174,7 +177,11 @@ func (s *Stack) env(svc Service) []string {
 		"OTEL_EXPORTER_OTLP_ENDPOINT=",
 	)
 	if svc.Name != "web" {
-		env = append(env, "DATABASE_URL=sqlite:"+filepath.Join(o.DataDir, svc.Name+".db"))
+		dsn := "sqlite:" + filepath.Join(o.DataDir, svc.Name+".db")
+		if o.DatabaseURL != nil {
+			dsn = o.DatabaseURL(svc.Name)
+		}
+		env = append(env, "DATABASE_URL="+dsn)
 	}
 	switch svc.Name {
 	case "identity":
