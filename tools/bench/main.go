@@ -42,6 +42,7 @@ func run(root, out string, n, workers int, realBrokers string) error {
 		return fmt.Errorf("pipeline on the embedded broker: %w", err)
 	}
 	rows = append(rows, emb)
+	fmt.Printf("%+v\n", emb)
 	rawEmb, err := rawEmbedded(ctx, n)
 	if err != nil {
 		return fmt.Errorf("raw kafka-go on the embedded broker: %w", err)
@@ -54,6 +55,7 @@ func run(root, out string, n, workers int, realBrokers string) error {
 			return fmt.Errorf("pipeline on Apache Kafka: %w", err)
 		}
 		rows = append(rows, re)
+		fmt.Printf("%+v\n", re)
 		rr, err := raw(ctx, "Apache Kafka (real)", brokers, n)
 		if err != nil {
 			return fmt.Errorf("raw kafka-go on Apache Kafka: %w", err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"poet.local/libs/events"
 	"poet.local/libs/platform/ids"
 	"poet.local/libs/testkit"
 	"poet.local/tools/e2e"
@@ -41,22 +42,9 @@ func rawEmbedded(ctx context.Context, n int) (result, error) {
 // with a consumer group, committing as it goes — the transport alone.
 func raw(ctx context.Context, broker string, brokers []string, n int) (result, error) {
 	topic := "bench.raw." + ids.New("run")[4:]
-	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
-	if err != nil {
-		return result{}, err
-	}
-	ctrl, err := conn.Controller()
-	conn.Close()
-	if err != nil {
-		return result{}, err
-	}
-	cc, err := kafka.DialContext(ctx, "tcp", fmt.Sprintf("%s:%d", ctrl.Host, ctrl.Port))
-	if err != nil {
-		return result{}, err
-	}
-	err = cc.CreateTopics(kafka.TopicConfig{Topic: topic, NumPartitions: 6, ReplicationFactor: 1})
-	cc.Close()
-	if err != nil {
+	// EnsureTopics waits until every partition has a leader, so the first
+	// write does not race topic creation.
+	if err := events.EnsureTopics(ctx, brokers, events.TopicSpec{Name: topic, Partitions: 6, ReplicationFactor: 1}); err != nil {
 		return result{}, err
 	}
 	data := payloads(n)
