@@ -79,6 +79,7 @@ type result struct {
 	SubmitP50  time.Duration
 	SubmitP99  time.Duration
 	HasLatency bool
+	CPU        map[string]time.Duration // processor time per service during the run
 }
 
 func table(rows []result, n, workers int) string {
@@ -94,6 +95,16 @@ func table(rows []result, n, workers int) string {
 			sp50, sp99 = ms(r.SubmitP50), ms(r.SubmitP99)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %d | %.2fs | %.0f | %s | %s | %s | %s |\n", r.What, r.Broker, r.Count, r.Elapsed.Seconds(), r.PerSecond, lat, p99, sp50, sp99)
+	}
+	for _, r := range rows {
+		if len(r.CPU) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\nProcessor time per service during the %s run (%.1fs wall, %d cores):", r.Broker, r.Elapsed.Seconds(), numCPU())
+		for _, svc := range []string{"survey", "scoring", "reporting", "identity", "consent", "web"} {
+			fmt.Fprintf(&b, " %s %.1fs;", svc, r.CPU[svc].Seconds())
+		}
+		b.WriteString("\n")
 	}
 	b.WriteString("\nRatios (pipeline ÷ raw kafka-go produce+consume, same broker, same payloads):\n")
 	for _, p := range rows {

@@ -59,6 +59,7 @@ func pipeline(ctx context.Context, root, dataDir string, brokers []string, n, wo
 		return result{}, err
 	}
 
+	cpuBefore := s.CPU()
 	var next atomic.Int64
 	submitLat := make([]time.Duration, n)
 	errs := make(chan error, workers)
@@ -92,11 +93,16 @@ func pipeline(ctx context.Context, root, dataDir string, brokers []string, n, wo
 		return result{}, err
 	}
 	elapsed := time.Since(began)
+	cpuAfter := s.CPU()
+	cpu := map[string]time.Duration{}
+	for name, d := range cpuAfter {
+		cpu[name] = d - cpuBefore[name]
+	}
 	lat, err := counted(dataDir, warm)
 	if err != nil {
 		return result{}, err
 	}
-	r := result{What: "pipeline: HTTP submit → counted in reporting", Broker: broker, Count: n, Elapsed: elapsed, PerSecond: float64(n) / elapsed.Seconds(), HasLatency: true}
+	r := result{What: "pipeline: HTTP submit → counted in reporting", Broker: broker, Count: n, Elapsed: elapsed, PerSecond: float64(n) / elapsed.Seconds(), HasLatency: true, CPU: cpu}
 	r.P50, r.P99 = pct(lat, 0.50), pct(lat, 0.99)
 	r.SubmitP50, r.SubmitP99 = pct(submitLat, 0.50), pct(submitLat, 0.99)
 	return r, nil

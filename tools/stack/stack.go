@@ -302,6 +302,28 @@ func (s *Stack) Exited() []string {
 	return out
 }
 
+// CPU returns the processor time (user + system) each running service has
+// used so far, read from /proc; the benchmark reports it per service.
+func (s *Stack) CPU() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for _, p := range s.procs {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+		if err != nil {
+			continue
+		}
+		// Fields after the command name (which may hold spaces) start at ")".
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+		if len(f) < 13 {
+			continue
+		}
+		var ut, st int64
+		fmt.Sscan(f[11], &ut)
+		fmt.Sscan(f[12], &st)
+		out[p.svc.Name] = time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
+	}
+	return out
+}
+
 func tail(path string, n int) string {
 	f, err := os.Open(path)
 	if err != nil {
