@@ -116,6 +116,11 @@ func New(ctx context.Context, o Options) (*Runtime, error) {
 		}
 	}
 
+	if addr := os.Getenv("PPROF_ADDR"); addr != "" {
+		// Profiling is opt-in and on its own listener, never on the public port.
+		rt.workers = append(rt.workers, pprofWorker(addr, rt.Logger))
+	}
+
 	rt.Server = platform.NewServer(platform.ServerOptions{
 		Service:         o.Service,
 		Addr:            cfg.HTTPAddr,
