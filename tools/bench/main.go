@@ -22,6 +22,7 @@ func main() {
 	n := flag.Int("n", 20000, "responses per pipeline run")
 	workers := flag.Int("workers", 32, "concurrent submitting clients")
 	real := flag.String("kafka", os.Getenv("POET_TEST_KAFKA_BROKERS"), "real Kafka brokers (comma list); empty skips the real-Kafka runs")
+	flag.StringVar(&profileDir, "profile", "", "folder for CPU profiles of survey, scoring and reporting taken during the load (optional)")
 	flag.Parse()
 	if err := run(*root, *out, *n, *workers, *real); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

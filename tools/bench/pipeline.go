@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"sync"
@@ -30,7 +33,13 @@ func pipeline(ctx context.Context, root, dataDir string, brokers []string, n, wo
 			return result{}, err
 		}
 	}
-	s, err := stack.Start(ctx, stack.Options{Root: root, DataDir: dataDir, Brokers: brokers, KafkaAddr: "127.0.0.1:0", OIDCAddr: "127.0.0.1:0", PortBase: 20000, LogLevel: "warn"})
+	extra := map[string][]string{}
+	if profileDir != "" {
+		for i, svc := range []string{"survey", "scoring", "reporting"} {
+			extra[svc] = []string{fmt.Sprintf("PPROF_ADDR=127.0.0.1:%d", 26060+i)}
+		}
+	}
+	s, err := stack.Start(ctx, stack.Options{Root: root, DataDir: dataDir, Brokers: brokers, KafkaAddr: "127.0.0.1:0", OIDCAddr: "127.0.0.1:0", PortBase: 20000, LogLevel: "warn", ExtraEnv: extra})
 	if err != nil {
 		return result{}, err
 	}
@@ -60,6 +69,9 @@ func pipeline(ctx context.Context, root, dataDir string, brokers []string, n, wo
 	}
 
 	cpuBefore := s.CPU()
+	if profileDir != "" {
+		go captureProfiles(dataDir)
+	}
 	var next atomic.Int64
 	submitLat := make([]time.Duration, n)
 	errs := make(chan error, workers)
@@ -164,4 +176,31 @@ func pct(d []time.Duration, p float64) time.Duration {
 	s := append([]time.Duration(nil), d...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s[int(float64(len(s)-1)*p)]
+}
+
+// profileDir, when set by -profile, makes each pipeline run save 5-second CPU
+// profiles of survey, scoring and reporting taken while the load runs.
+var profileDir string
+
+func captureProfiles(dataDir string) {
+	time.Sleep(time.Second)
+	var wg sync.WaitGroup
+	for i, svc := range []string{"survey", "scoring", "reporting"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=5", 26060+i))
+			if err != nil {
+				return
+			}
+			defer resp.Body.Close()
+			f, err := os.Create(filepath.Join(profileDir, filepath.Base(dataDir)+"-"+svc+".pprof"))
+			if err != nil {
+				return
+			}
+			defer f.Close()
+			_, _ = io.Copy(f, resp.Body)
+		}()
+	}
+	wg.Wait()
 }
