@@ -9,7 +9,7 @@ import (
 	"io/fs"
 )
 
-//go:embed events instruments scoring */openapi.yaml asyncapi.yaml
+//go:embed events instruments scoring */openapi.yaml asyncapi.yaml instrument.schema.json
 var files embed.FS
 
 // Events holds the JSON Schemas of every event, one file per CloudEvents type.
@@ -17,6 +17,16 @@ func Events() fs.FS { return sub("events") }
 
 // Instruments holds the versioned instrument definitions (YAML).
 func Instruments() fs.FS { return sub("instruments") }
+
+// InstrumentSchema returns the JSON Schema (draft 2020-12) every
+// instrument file is valid against.
+func InstrumentSchema() []byte {
+	b, err := files.ReadFile("instrument.schema.json")
+	if err != nil {
+		panic(err) // embedded at build time; absence is a build bug
+	}
+	return b
+}
 
 // ScoringRules holds the versioned scoring rules (YAML).
 func ScoringRules() fs.FS { return sub("scoring") }

@@ -14,6 +14,7 @@ import (
 	"poet.local/apispecs"
 	"poet.local/libs/platform/ids"
 	"poet.local/services/survey/internal/domain"
+	"poet.local/services/survey/internal/domain/fhir"
 )
 
 // Announcement is an event to publish with the transaction that caused it.
@@ -30,9 +31,11 @@ type Tx interface {
 	CampaignByIdempotencyKey(org, key string) (domain.Campaign, error)
 	InsertCampaign(c domain.Campaign, idempotencyKey string) error
 	CampaignByLinkToken(token string) (domain.Campaign, error)
+	Campaign(id string) (domain.Campaign, error)
 	Campaigns(org, after string, limit int) ([]domain.Campaign, error)
 	ResponseByIdempotencyKey(campaignID, key string) (domain.Response, error)
 	InsertResponse(domain.Response) error
+	Response(id string) (domain.Response, error)
 	Announce(...Announcement) error
 }
 
@@ -179,48 +182,149 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (domain.Response, 
 		if err != nil {
 			return err
 		}
-		if sub.IdempotencyKey != "" {
-			prev, err := tx.ResponseByIdempotencyKey(c.ID, sub.IdempotencyKey)
-			if err == nil {
-				out = prev
-				return nil
-			}
-			if !errors.Is(err, domain.ErrNotFound) {
-				return err
-			}
+		out, err = s.accept(tx, c, sub, nil)
+		return err
+	})
+	return out, err
+}
+
+// FHIRImport is a QuestionnaireResponse a practitioner enters for a
+// campaign (a paper or telephone return, typically).
+type FHIRImport struct {
+	Resource       fhir.QuestionnaireResponse
+	Mode           string // from the query; the resource's extension is the other source
+	IdempotencyKey string
+}
+
+// DefaultImportMode is how an imported response was answered unless it says.
+const DefaultImportMode = "paper"
+
+// ImportResponse takes a QuestionnaireResponse into one of the caller's
+// organisation's campaigns. It is read into answers and then goes through
+// exactly the steps of Submit (idempotency, open dates, validation, store,
+// announcement), so an imported response is indistinguishable downstream.
+// Another organisation's campaign is reported as absent.
+func (s *Service) ImportResponse(ctx context.Context, who Caller, campaignID string, imp FHIRImport) (domain.Response, error) {
+	var out domain.Response
+	err := s.store.Do(ctx, func(tx Tx) error {
+		c, err := tx.Campaign(campaignID)
+		if err != nil {
+			return err
 		}
-		now := s.now().UTC()
-		if !c.AcceptsAt(now) {
-			return domain.ErrCampaignShut
+		if c.OrganisationID != who.Organisation {
+			return domain.ErrNotFound
 		}
 		in, ok := s.instruments[c.InstrumentID+"@"+c.InstrumentVersion]
 		if !ok {
 			return fmt.Errorf("campaign %s names an instrument that is not loaded", c.ID)
 		}
-		mode := sub.Mode
+		read, fields := fhir.FromQuestionnaireResponse(in, imp.Resource)
+		mode := imp.Mode
+		switch {
+		case mode != "" && read.Mode != "" && mode != read.Mode:
+			fields = append(fields, domain.FieldError{Pointer: "/extension", Reason: "The mode in the query and in the response's extension disagree"})
+		case mode == "":
+			mode = read.Mode
+		}
 		if mode == "" {
-			mode = "online"
+			mode = DefaultImportMode
 		}
-		var fields []domain.FieldError
-		if !domain.ValidMode(mode) {
-			fields = append(fields, domain.FieldError{Pointer: "/mode", Reason: "Unknown mode of answering"})
+		if read.SubjectRef != "" {
+			// Survey cannot vouch for a subject reference it did not see
+			// issued; linking a person is identity's job.
+			fields = append(fields, domain.FieldError{Pointer: "/subject", Reason: "Imported responses are anonymous: leave out the subject and link the person through identity"})
 		}
-		fields = append(fields, in.ValidateAnswers(sub.Answers)...)
-		if len(fields) > 0 {
-			return &ValidationError{Detail: "Some answers need correcting", Fields: fields}
-		}
-		out = domain.Response{
-			ID: ids.New("resp"), CampaignID: c.ID, OrganisationID: c.OrganisationID, SiteID: c.SiteID,
-			ServiceLine: c.ServiceLine, InstrumentID: c.InstrumentID, InstrumentVersion: c.InstrumentVersion,
-			Mode: mode, RespondentRole: domain.RespondentRoleOf(sub.Answers), Answers: sub.Answers,
-			SubmittedAt: now, IdempotencyKey: sub.IdempotencyKey,
-		}
-		if err := tx.InsertResponse(out); err != nil {
-			return err
-		}
-		return tx.Announce(responseSubmitted(out))
+		out, err = s.accept(tx, c, Submission{Mode: mode, Answers: read.Answers, IdempotencyKey: imp.IdempotencyKey}, fields)
+		return err
 	})
 	return out, err
+}
+
+// accept is the one path every response takes into the store: a retry with
+// the same idempotency key returns the first receipt; otherwise the campaign
+// must be open, the mode known and the answers valid (fields carries
+// problems the caller found on the way in), and the response is stored and
+// announced in tx.
+func (s *Service) accept(tx Tx, c domain.Campaign, sub Submission, fields []domain.FieldError) (domain.Response, error) {
+	if sub.IdempotencyKey != "" {
+		prev, err := tx.ResponseByIdempotencyKey(c.ID, sub.IdempotencyKey)
+		if err == nil {
+			return prev, nil
+		}
+		if !errors.Is(err, domain.ErrNotFound) {
+			return domain.Response{}, err
+		}
+	}
+	now := s.now().UTC()
+	if !c.AcceptsAt(now) {
+		return domain.Response{}, domain.ErrCampaignShut
+	}
+	in, ok := s.instruments[c.InstrumentID+"@"+c.InstrumentVersion]
+	if !ok {
+		return domain.Response{}, fmt.Errorf("campaign %s names an instrument that is not loaded", c.ID)
+	}
+	mode := sub.Mode
+	if mode == "" {
+		mode = "online"
+	}
+	if !domain.ValidMode(mode) {
+		fields = append(fields, domain.FieldError{Pointer: "/mode", Reason: "Unknown mode of answering"})
+	}
+	fields = append(fields, in.ValidateAnswers(sub.Answers, now)...)
+	if len(fields) > 0 {
+		return domain.Response{}, &ValidationError{Detail: "Some answers need correcting", Fields: fields}
+	}
+	answers := domain.Normalise(sub.Answers)
+	r := domain.Response{
+		ID: ids.New("resp"), CampaignID: c.ID, OrganisationID: c.OrganisationID, SiteID: c.SiteID,
+		ServiceLine: c.ServiceLine, InstrumentID: c.InstrumentID, InstrumentVersion: c.InstrumentVersion,
+		Mode: mode, RespondentRole: in.RespondentRoleOf(answers), Answers: answers,
+		SubmittedAt: now, IdempotencyKey: sub.IdempotencyKey,
+	}
+	if err := tx.InsertResponse(r); err != nil {
+		return domain.Response{}, err
+	}
+	return r, tx.Announce(responseSubmitted(r))
+}
+
+// ExportResponse returns one of the caller's organisation's responses as a
+// FHIR QuestionnaireResponse. Another organisation's is reported as absent.
+func (s *Service) ExportResponse(ctx context.Context, who Caller, responseID string) (fhir.QuestionnaireResponse, error) {
+	var r domain.Response
+	err := s.store.Do(ctx, func(tx Tx) error {
+		var err error
+		r, err = tx.Response(responseID)
+		if err == nil && r.OrganisationID != who.Organisation {
+			return domain.ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return fhir.QuestionnaireResponse{}, err
+	}
+	in, ok := s.instruments[r.InstrumentID+"@"+r.InstrumentVersion]
+	if !ok {
+		return fhir.QuestionnaireResponse{}, fmt.Errorf("response %s names an instrument that is not loaded", r.ID)
+	}
+	return fhir.ToQuestionnaireResponse(in, r), nil
+}
+
+// Instrument returns one instrument version.
+func (s *Service) Instrument(id, version string) (domain.Instrument, error) {
+	in, ok := s.instruments[id+"@"+version]
+	if !ok {
+		return domain.Instrument{}, domain.ErrNotFound
+	}
+	return in, nil
+}
+
+// Questionnaire returns one instrument version as a FHIR R4 Questionnaire.
+func (s *Service) Questionnaire(id, version string) (fhir.Questionnaire, error) {
+	in, err := s.Instrument(id, version)
+	if err != nil {
+		return fhir.Questionnaire{}, err
+	}
+	return fhir.ToQuestionnaire(in), nil
 }
 
 func responseSubmitted(r domain.Response) Announcement {

@@ -64,14 +64,5 @@ type Response struct {
 // Modes of answering.
 var Modes = []string{"online", "paper", "telephone", "face-to-face", "embedded-review"}
 
-// RespondentRoleOf reads who answered from the instrument's own question,
-// defaulting to the person themself.
-func RespondentRoleOf(answers map[string]any) string {
-	if s, ok := answers["respondent-role"].(string); ok && s != "" {
-		return s
-	}
-	return "self"
-}
-
 // ValidMode reports whether m is a known mode of answering.
 func ValidMode(m string) bool { return contains(Modes, m) }

@@ -1,12 +1,13 @@
 // Package domain holds the survey service's types and rules: instruments,
 // campaigns and responses, and the validation of answers against an
-// instrument. It does no I/O and imports no framework.
+// instrument. Instruments are data (api-specs/instruments), so everything an
+// instrument can say — answer types, skip logic, easy-read wording, outcome
+// domains — is interpreted here, once, for the web form, the API, the FHIR
+// mapping and the fuzz target alike. It does no I/O and imports no framework.
 package domain
 
 import (
-	"fmt"
-	"math"
-	"sort"
+	"strconv"
 )
 
 // ServiceLine is the part of public services a site belongs to.
@@ -18,30 +19,80 @@ const (
 	ServiceLineHealth   ServiceLine = "health"
 )
 
-// Question types. Process and outcome questions have fixed answer scales.
+// ServiceLines lists every service line.
+var ServiceLines = []ServiceLine{ServiceLineChildren, ServiceLineAdult, ServiceLineHealth}
+
+// Question types. Process and outcome questions have fixed answer scales;
+// a rating is 1..n with a label per point; a scale is a whole number between
+// labelled ends (0 to 10); age is whole years 0 to 120; date is YYYY-MM-DD.
 const (
 	QuestionSingleChoice = "single-choice"
 	QuestionMultiChoice  = "multi-choice"
 	QuestionProcess      = "process"
 	QuestionOutcome      = "outcome"
+	QuestionRating       = "rating"
 	QuestionScale        = "scale"
 	QuestionNumber       = "number"
+	QuestionAge          = "age"
+	QuestionDate         = "date"
 	QuestionText         = "text"
 )
 
-// ProcessScale answers "how did you find the process" questions.
-var ProcessScale = []string{"yes", "partly", "no", "dont-know"}
+// QuestionTypes lists every answer type an instrument may use.
+var QuestionTypes = []string{QuestionSingleChoice, QuestionMultiChoice, QuestionProcess, QuestionOutcome,
+	QuestionRating, QuestionScale, QuestionNumber, QuestionAge, QuestionDate, QuestionText}
 
-// OutcomeScale answers "what difference did it make" questions.
-var OutcomeScale = []string{"a-lot-better", "better", "same", "worse", "a-lot-worse", "dont-know", "not-applicable"}
+// What an instrument is about: a person's support (it has a subject) or a
+// practitioner's own practice (no subject; outcome domains are "practice-…").
+const (
+	AboutPerson   = "person"
+	AboutPractice = "practice"
+)
+
+// PracticeDomainPrefix starts every outcome domain of a practice instrument
+// and no other, so practitioners' views never mix with people's outcomes.
+const PracticeDomainPrefix = "practice-"
+
+// RespondentRoleQuestion is the question id whose answer says who answered.
+const RespondentRoleQuestion = "respondent-role"
+
+// RespondentRoles are who may answer (the event contract's list).
+var RespondentRoles = []string{"self", "parent-carer", "carer", "practitioner", "worker-on-behalf"}
+
+// WellbeingAreas are the Care Act 2014 section 1(2) wellbeing areas every
+// outcome domain maps to, so adult, children's and health answers line up.
+var WellbeingAreas = []string{
+	"personal-dignity", "health-and-wellbeing", "protection-from-abuse", "control-over-daily-life",
+	"work-education-recreation", "social-and-economic", "relationships", "suitable-accommodation",
+	"contribution-to-society",
+}
+
+// ProcessOptions answer "how did you find the process" questions.
+var ProcessOptions = []Option{{"yes", "Yes"}, {"partly", "Partly"}, {"no", "No"}, {"dont-know", "Don't know"}}
+
+// OutcomeOptions answer "what difference did it make" questions.
+var OutcomeOptions = []Option{{"a-lot-better", "A lot better"}, {"better", "Better"}, {"same", "The same"},
+	{"worse", "Worse"}, {"a-lot-worse", "A lot worse"}, {"dont-know", "Don't know"}, {"not-applicable", "Does not apply"}}
+
+// ProcessScale and OutcomeScale are the codes of the two fixed scales.
+var (
+	ProcessScale = codes(ProcessOptions)
+	OutcomeScale = codes(OutcomeOptions)
+)
+
+// MaxTextLength bounds free text (the response event's limit).
+const MaxTextLength = 4000
 
 // Instrument is one version of a questionnaire. Instruments are data: they
-// are loaded from files, never written in code.
+// are loaded from files valid against api-specs/instrument.schema.json,
+// never written in code.
 type Instrument struct {
 	ID              string        `json:"id"`
 	Version         string        `json:"version"`
 	Title           string        `json:"title"`
+	Description     string        `json:"description,omitempty"`
 	Family          string        `json:"family"`
+	About           string        `json:"about,omitempty"`
 	ServiceLines    []ServiceLine `json:"service_lines"`
 	RespondentRoles []string      `json:"respondent_roles"`
 	Sections        []Section     `json:"sections"`
@@ -54,20 +105,38 @@ type Section struct {
 	Questions []Question `json:"questions"`
 }
 
-// Question is one question with its answer type and constraints.
+// Question is one question with its answer type and constraints. Which
+// fields apply depends on Type (see Check and the JSON Schema).
 type Question struct {
-	ID            string   `json:"id"`
-	Type          string   `json:"type"`
-	Required      bool     `json:"required"`
-	Text          string   `json:"text"`
-	EasyRead      string   `json:"easy_read"`
-	Help          string   `json:"help,omitempty"`
-	Options       []Option `json:"options,omitempty"`
-	Min           *float64 `json:"min,omitempty"`
-	Max           *float64 `json:"max,omitempty"`
-	MaxLength     int      `json:"max_length,omitempty"`
-	Domain        string   `json:"domain,omitempty"`
-	WellbeingArea string   `json:"wellbeing_area,omitempty"`
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Required bool   `json:"required"`
+	Text     string `json:"text"`
+	EasyRead string `json:"easy_read"`
+	Help     string `json:"help,omitempty"`
+	// ShowIf is skip logic: the question is asked only when it holds.
+	ShowIf *Condition `json:"show_if,omitempty"`
+	// Options of a single- or multi-choice question.
+	Options []Option `json:"options,omitempty"`
+	// OptionsFrom makes a single-choice follow-up ("which has the most
+	// impact?") whose options are those ticked in an earlier multi-choice
+	// question; it is asked only when something was ticked.
+	OptionsFrom string `json:"options_from,omitempty"`
+	// Labels of a rating's points 1..len(Labels).
+	Labels []string `json:"labels,omitempty"`
+	// Min and Max bound a scale (required) or a number (optional).
+	Min *float64 `json:"min,omitempty"`
+	Max *float64 `json:"max,omitempty"`
+	// MinLabel and MaxLabel say what a scale's ends mean.
+	MinLabel string `json:"min_label,omitempty"`
+	MaxLabel string `json:"max_label,omitempty"`
+	// Integer makes a number question take whole numbers only.
+	Integer bool `json:"integer,omitempty"`
+	// MaxLength bounds a text answer in characters (default MaxTextLength).
+	MaxLength int `json:"max_length,omitempty"`
+	// Domain and WellbeingArea place an outcome question.
+	Domain        string `json:"domain,omitempty"`
+	WellbeingArea string `json:"wellbeing_area,omitempty"`
 }
 
 // Option is one choice of a choice question.
@@ -89,6 +158,10 @@ func (in Instrument) Serves(sl ServiceLine) bool {
 	return false
 }
 
+// HasSubject reports whether responses are about a person (practice
+// instruments are not).
+func (in Instrument) HasSubject() bool { return in.About != AboutPractice }
+
 // Questions lists every question in order.
 func (in Instrument) Questions() []Question {
 	var qs []Question
@@ -98,132 +171,93 @@ func (in Instrument) Questions() []Question {
 	return qs
 }
 
-// Check reports structural mistakes in an instrument file: duplicate ids,
-// choice questions without options, outcome questions without a domain.
-func (in Instrument) Check() error {
-	if in.ID == "" || in.Version == "" || len(in.Sections) == 0 {
-		return fmt.Errorf("instrument needs an id, a version and sections")
+// Question returns the question with id.
+func (in Instrument) Question(id string) (Question, bool) {
+	for _, s := range in.Sections {
+		for _, q := range s.Questions {
+			if q.ID == id {
+				return q, true
+			}
+		}
 	}
-	seen := map[string]bool{}
-	for _, q := range in.Questions() {
-		if seen[q.ID] {
-			return fmt.Errorf("instrument %s: question %q appears twice", in.Key(), q.ID)
-		}
-		seen[q.ID] = true
-		switch q.Type {
-		case QuestionSingleChoice, QuestionMultiChoice:
-			if len(q.Options) == 0 {
-				return fmt.Errorf("instrument %s: question %q has no options", in.Key(), q.ID)
+	return Question{}, false
+}
+
+// Choices are the options a choice-like question offers: its own, the
+// source's for a follow-up, the fixed scales, or a rating's points "1".."n".
+// Other types have none.
+func (in Instrument) Choices(q Question) []Option {
+	switch q.Type {
+	case QuestionSingleChoice, QuestionMultiChoice:
+		if q.OptionsFrom != "" {
+			if src, ok := in.Question(q.OptionsFrom); ok && src.OptionsFrom == "" {
+				return src.Options
 			}
-		case QuestionOutcome:
-			if q.Domain == "" || q.WellbeingArea == "" {
-				return fmt.Errorf("instrument %s: outcome question %q needs a domain and a wellbeing area", in.Key(), q.ID)
-			}
-		case QuestionProcess, QuestionScale, QuestionNumber, QuestionText:
-		default:
-			return fmt.Errorf("instrument %s: question %q has unknown type %q", in.Key(), q.ID, q.Type)
+			return nil
 		}
+		return q.Options
+	case QuestionProcess:
+		return ProcessOptions
+	case QuestionOutcome:
+		return OutcomeOptions
+	case QuestionRating:
+		out := make([]Option, len(q.Labels))
+		for i, l := range q.Labels {
+			out[i] = Option{Code: strconv.Itoa(i + 1), Text: l}
+		}
+		return out
 	}
 	return nil
 }
 
-// FieldError names a failing answer by JSON pointer and says why in plain
-// English.
-type FieldError struct {
-	Pointer string
-	Reason  string
-}
-
-// ValidateAnswers checks answers (as decoded from JSON) against the
-// instrument: unknown questions, missing required answers, values outside a
-// question's options or range. It returns every problem, in question order.
-func (in Instrument) ValidateAnswers(answers map[string]any) []FieldError {
-	var errs []FieldError
-	known := map[string]bool{}
-	for _, q := range in.Questions() {
-		known[q.ID] = true
-		ptr := "/answers/" + q.ID
-		v, ok := answers[q.ID]
-		if !ok || v == nil || v == "" {
-			if q.Required {
-				errs = append(errs, FieldError{ptr, fmt.Sprintf("Answer the question %q", q.Text)})
-			}
-			continue
-		}
-		if reason := checkValue(q, v); reason != "" {
-			errs = append(errs, FieldError{ptr, reason})
-		}
-	}
-	var unknown []string
-	for id := range answers {
-		if !known[id] {
-			unknown = append(unknown, id)
-		}
-	}
-	sort.Strings(unknown)
-	for _, id := range unknown {
-		errs = append(errs, FieldError{"/answers/" + id, "This question is not part of the instrument " + in.Key()})
-	}
-	return errs
-}
-
-func checkValue(q Question, v any) string {
+// IsChoice reports whether answers to q are option codes (so skip logic
+// may depend on it).
+func IsChoice(q Question) bool {
 	switch q.Type {
-	case QuestionSingleChoice:
-		s, ok := v.(string)
-		if !ok || !q.hasOption(s) {
-			return "Choose one of the options given"
-		}
-	case QuestionMultiChoice:
-		list, ok := v.([]any)
-		if !ok {
-			return "Give a list of the options that apply"
-		}
-		for _, item := range list {
-			s, ok := item.(string)
-			if !ok || !q.hasOption(s) {
-				return "Every choice must be one of the options given"
-			}
-		}
-	case QuestionProcess:
-		if s, ok := v.(string); !ok || !contains(ProcessScale, s) {
-			return "Answer yes, partly, no or don't know"
-		}
-	case QuestionOutcome:
-		if s, ok := v.(string); !ok || !contains(OutcomeScale, s) {
-			return "Answer a lot better, better, the same, worse, a lot worse, don't know or does not apply"
-		}
-	case QuestionScale, QuestionNumber:
-		f, ok := v.(float64)
-		if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
-			return "Give a number"
-		}
-		if q.Min != nil && f < *q.Min || q.Max != nil && f > *q.Max {
-			return fmt.Sprintf("Give a number from %v to %v", deref(q.Min), deref(q.Max))
-		}
-		if q.Type == QuestionScale && f != math.Trunc(f) {
-			return "Give a whole number"
-		}
-	case QuestionText:
-		s, ok := v.(string)
-		limit := q.MaxLength
-		if limit == 0 {
-			limit = 4000
-		}
-		if !ok || len([]rune(s)) > limit {
-			return fmt.Sprintf("Give text of at most %d characters", limit)
-		}
+	case QuestionSingleChoice, QuestionMultiChoice, QuestionProcess, QuestionOutcome:
+		return true
 	}
-	return ""
+	return false
 }
 
-func (q Question) hasOption(code string) bool {
-	for _, o := range q.Options {
+// RespondentRoleOf reads who answered: the instrument's respondent-role
+// question when answered, else its only role, else the person themself.
+func (in Instrument) RespondentRoleOf(answers map[string]any) string {
+	if s, ok := answers[RespondentRoleQuestion].(string); ok && s != "" {
+		if _, asked := in.Question(RespondentRoleQuestion); asked {
+			return s
+		}
+	}
+	if len(in.RespondentRoles) == 1 {
+		return in.RespondentRoles[0]
+	}
+	return "self"
+}
+
+func optionText(opts []Option, code string) string {
+	for _, o := range opts {
+		if o.Code == code {
+			return o.Text
+		}
+	}
+	return code
+}
+
+func hasCode(opts []Option, code string) bool {
+	for _, o := range opts {
 		if o.Code == code {
 			return true
 		}
 	}
 	return false
+}
+
+func codes(opts []Option) []string {
+	out := make([]string, len(opts))
+	for i, o := range opts {
+		out[i] = o.Code
+	}
+	return out
 }
 
 func contains(list []string, s string) bool {
@@ -233,11 +267,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-func deref(f *float64) any {
-	if f == nil {
-		return "any"
-	}
-	return *f
 }

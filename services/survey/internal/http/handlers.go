@@ -4,7 +4,9 @@
 package http
 
 import (
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"time"
 
@@ -14,14 +16,31 @@ import (
 	"poet.local/libs/platform/problem"
 	"poet.local/services/survey/internal/app"
 	"poet.local/services/survey/internal/domain"
+	"poet.local/services/survey/internal/domain/fhir"
 	"poet.local/services/survey/internal/http/api"
 )
 
+// fhirJSON is the media type of FHIR resources.
+const fhirJSON = "application/fhir+json"
+
+// maxImportBytes bounds an imported resource; a real response is a few KB.
+const maxImportBytes = 1 << 20
+
 // publicRoutes need no staff sign-in: respondents hold only a link token.
+// Instrument definitions are public: respondents' forms are drawn from them.
 var publicRoutes = map[string]bool{
-	"/v1/instruments":                          true,
-	"/v1/campaign-links/:link_token/responses": true,
+	"/v1/instruments": true,
+	"/v1/instruments/:instrument_id/versions/:version":      true,
+	"/v1/instruments/:instrument_id/versions/:version/fhir": true,
+	"/v1/campaign-links/:link_token/responses":              true,
 }
+
+const (
+	noInstrument = "There is no instrument with this id and version"
+	noCampaign   = "There is no such campaign in your organisation"
+	noLink       = "There is no such campaign link, or it has been withdrawn"
+	noResponse   = "There is no such response in your organisation"
+)
 
 // Handlers implements api.ServerInterface.
 type Handlers struct {
@@ -60,6 +79,75 @@ func (h *Handlers) ListInstruments(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
+func (h *Handlers) GetInstrument(c *gin.Context, instrumentID api.InstrumentId, version api.InstrumentVersion) {
+	in, err := h.app.Instrument(instrumentID, version)
+	if err != nil {
+		writeError(c, err, noInstrument)
+		return
+	}
+	c.JSON(http.StatusOK, in)
+}
+
+func (h *Handlers) GetInstrumentQuestionnaire(c *gin.Context, instrumentID api.InstrumentId, version api.InstrumentVersion) {
+	q, err := h.app.Questionnaire(instrumentID, version)
+	if err != nil {
+		writeError(c, err, noInstrument)
+		return
+	}
+	writeFHIR(c, http.StatusOK, q)
+}
+
+func (h *Handlers) ExportResponseFHIR(c *gin.Context, responseID string) {
+	who, ok := caller(c, authn.RoleAnalyst, authn.RolePractitioner)
+	if !ok {
+		return
+	}
+	qr, err := h.app.ExportResponse(c.Request.Context(), who, responseID)
+	if err != nil {
+		writeError(c, err, noResponse)
+		return
+	}
+	writeFHIR(c, http.StatusOK, qr)
+}
+
+func (h *Handlers) ImportResponseFHIR(c *gin.Context, campaignID string, params api.ImportResponseFHIRParams) {
+	who, ok := caller(c, authn.RolePractitioner)
+	if !ok {
+		return
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxImportBytes))
+	var qr fhir.QuestionnaireResponse
+	if err == nil {
+		err = json.Unmarshal(raw, &qr)
+	}
+	if err != nil {
+		problem.Write(c, problem.New(http.StatusBadRequest, "The request body is not a FHIR QuestionnaireResponse in JSON (at most 1 MiB)"))
+		return
+	}
+	imp := app.FHIRImport{Resource: qr}
+	if params.Mode != nil {
+		imp.Mode = string(*params.Mode)
+	}
+	if params.IdempotencyKey != nil {
+		imp.IdempotencyKey = *params.IdempotencyKey
+	}
+	r, err := h.app.ImportResponse(c.Request.Context(), who, campaignID, imp)
+	if err != nil {
+		writeError(c, err, noCampaign)
+		return
+	}
+	c.JSON(http.StatusCreated, api.ResponseReceipt{Id: r.ID, CampaignId: r.CampaignID, SubmittedAt: r.SubmittedAt})
+}
+
+func writeFHIR(c *gin.Context, status int, resource any) {
+	b, err := json.Marshal(resource)
+	if err != nil {
+		writeError(c, err, "")
+		return
+	}
+	c.Data(status, fhirJSON, b)
+}
+
 func (h *Handlers) CreateCampaign(c *gin.Context, params api.CreateCampaignParams) {
 	who, ok := caller(c, authn.RoleAnalyst, authn.RolePractitioner)
 	if !ok {
@@ -77,7 +165,7 @@ func (h *Handlers) CreateCampaign(c *gin.Context, params api.CreateCampaignParam
 	}
 	cmp, err := h.app.CreateCampaign(c.Request.Context(), who, req)
 	if err != nil {
-		writeError(c, err)
+		writeError(c, err, noCampaign)
 		return
 	}
 	c.JSON(http.StatusCreated, toAPICampaign(cmp))
@@ -97,7 +185,7 @@ func (h *Handlers) ListCampaigns(c *gin.Context, params api.ListCampaignsParams)
 	}
 	list, next, err := h.app.Campaigns(c.Request.Context(), who, after, size)
 	if err != nil {
-		writeError(c, err)
+		writeError(c, err, noCampaign)
 		return
 	}
 	out := api.CampaignPage{Campaigns: make([]api.Campaign, 0, len(list))}
@@ -125,7 +213,7 @@ func (h *Handlers) SubmitOpenResponse(c *gin.Context, linkToken string, params a
 	}
 	r, err := h.app.Submit(c.Request.Context(), sub)
 	if err != nil {
-		writeError(c, err)
+		writeError(c, err, noLink)
 		return
 	}
 	c.JSON(http.StatusCreated, api.ResponseReceipt{Id: r.ID, CampaignId: r.CampaignID, SubmittedAt: r.SubmittedAt})
@@ -147,7 +235,9 @@ func caller(c *gin.Context, roles ...string) (app.Caller, bool) {
 	return app.Caller{}, false
 }
 
-func writeError(c *gin.Context, err error) {
+// writeError turns a use case's error into a problem; notFound words a
+// 404 for what the route looks up.
+func writeError(c *gin.Context, err error, notFound string) {
 	var ve *app.ValidationError
 	switch {
 	case errors.As(err, &ve):
@@ -157,7 +247,7 @@ func writeError(c *gin.Context, err error) {
 		}
 		problem.Write(c, problem.Validation(ve.Detail, fields...))
 	case errors.Is(err, domain.ErrNotFound):
-		problem.Write(c, problem.New(http.StatusNotFound, "There is no such campaign link, or it has been withdrawn"))
+		problem.Write(c, problem.New(http.StatusNotFound, notFound))
 	case errors.Is(err, domain.ErrCampaignShut):
 		problem.Write(c, problem.New(http.StatusConflict, "This survey is not open for answers at the moment"))
 	default:

@@ -153,6 +153,14 @@ func (t *txn) CampaignByLinkToken(token string) (domain.Campaign, error) {
 	return r.domain(), nil
 }
 
+func (t *txn) Campaign(id string) (domain.Campaign, error) {
+	var r campaignRow
+	if err := t.db.Take(&r, "id = ?", id).Error; err != nil {
+		return domain.Campaign{}, notFound(err)
+	}
+	return r.domain(), nil
+}
+
 func (t *txn) Campaigns(org, after string, limit int) ([]domain.Campaign, error) {
 	var rows []campaignRow
 	q := t.db.Where("organisation_id = ?", org).Order("id").Limit(limit)
@@ -189,6 +197,21 @@ func (t *txn) InsertResponse(r domain.Response) error {
 	return t.db.Create(&row).Error
 }
 
+func (t *txn) Response(id string) (domain.Response, error) {
+	var r responseRow
+	if err := t.db.Take(&r, "id = ?", id).Error; err != nil {
+		return domain.Response{}, notFound(err)
+	}
+	var answers map[string]any
+	if err := json.Unmarshal(r.Answers, &answers); err != nil {
+		return domain.Response{}, fmt.Errorf("response %s: stored answers: %w", r.ID, err)
+	}
+	return domain.Response{ID: r.ID, CampaignID: r.CampaignID, OrganisationID: r.OrganisationID, SiteID: r.SiteID,
+		ServiceLine: domain.ServiceLine(r.ServiceLine), InstrumentID: r.InstrumentID, InstrumentVersion: r.InstrumentVersion,
+		Mode: r.Mode, RespondentRole: r.RespondentRole, SubjectRef: deref(r.SubjectRef), Answers: answers,
+		SubmittedAt: r.SubmittedAt.UTC(), IdempotencyKey: deref(r.IdempotencyKey)}, nil
+}
+
 func (t *txn) Announce(a ...app.Announcement) error {
 	if t.announce == nil {
 		return errors.New("store: no announcer configured")
@@ -218,6 +241,13 @@ func optional(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func utcPtr(t *time.Time) *time.Time {

@@ -33,6 +33,36 @@ func (e CampaignServiceLine) Valid() bool {
 	}
 }
 
+// Defines values for FHIRQuestionnaireResourceType.
+const (
+	Questionnaire FHIRQuestionnaireResourceType = "Questionnaire"
+)
+
+// Valid indicates whether the value is a known member of the FHIRQuestionnaireResourceType enum.
+func (e FHIRQuestionnaireResourceType) Valid() bool {
+	switch e {
+	case Questionnaire:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FHIRQuestionnaireResponseResourceType.
+const (
+	QuestionnaireResponse FHIRQuestionnaireResponseResourceType = "QuestionnaireResponse"
+)
+
+// Valid indicates whether the value is a known member of the FHIRQuestionnaireResponseResourceType enum.
+func (e FHIRQuestionnaireResponseResourceType) Valid() bool {
+	switch e {
+	case QuestionnaireResponse:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for InstrumentServiceLines.
 const (
 	InstrumentServiceLinesAdult    InstrumentServiceLines = "adult"
@@ -54,27 +84,117 @@ func (e InstrumentServiceLines) Valid() bool {
 	}
 }
 
+// Defines values for InstrumentDefinitionAbout.
+const (
+	Person   InstrumentDefinitionAbout = "person"
+	Practice InstrumentDefinitionAbout = "practice"
+)
+
+// Valid indicates whether the value is a known member of the InstrumentDefinitionAbout enum.
+func (e InstrumentDefinitionAbout) Valid() bool {
+	switch e {
+	case Person:
+		return true
+	case Practice:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InstrumentDefinitionFamily.
+const (
+	InstrumentDefinitionFamilyAdult    InstrumentDefinitionFamily = "adult"
+	InstrumentDefinitionFamilyChildren InstrumentDefinitionFamily = "children"
+	InstrumentDefinitionFamilyHealth   InstrumentDefinitionFamily = "health"
+	InstrumentDefinitionFamilyShortSet InstrumentDefinitionFamily = "short-set"
+)
+
+// Valid indicates whether the value is a known member of the InstrumentDefinitionFamily enum.
+func (e InstrumentDefinitionFamily) Valid() bool {
+	switch e {
+	case InstrumentDefinitionFamilyAdult:
+		return true
+	case InstrumentDefinitionFamilyChildren:
+		return true
+	case InstrumentDefinitionFamilyHealth:
+		return true
+	case InstrumentDefinitionFamilyShortSet:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InstrumentDefinitionServiceLines.
+const (
+	InstrumentDefinitionServiceLinesAdult    InstrumentDefinitionServiceLines = "adult"
+	InstrumentDefinitionServiceLinesChildren InstrumentDefinitionServiceLines = "children"
+	InstrumentDefinitionServiceLinesHealth   InstrumentDefinitionServiceLines = "health"
+)
+
+// Valid indicates whether the value is a known member of the InstrumentDefinitionServiceLines enum.
+func (e InstrumentDefinitionServiceLines) Valid() bool {
+	switch e {
+	case InstrumentDefinitionServiceLinesAdult:
+		return true
+	case InstrumentDefinitionServiceLinesChildren:
+		return true
+	case InstrumentDefinitionServiceLinesHealth:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Mode.
+const (
+	ModeEmbeddedReview Mode = "embedded-review"
+	ModeFaceToFace     Mode = "face-to-face"
+	ModeOnline         Mode = "online"
+	ModePaper          Mode = "paper"
+	ModeTelephone      Mode = "telephone"
+)
+
+// Valid indicates whether the value is a known member of the Mode enum.
+func (e Mode) Valid() bool {
+	switch e {
+	case ModeEmbeddedReview:
+		return true
+	case ModeFaceToFace:
+		return true
+	case ModeOnline:
+		return true
+	case ModePaper:
+		return true
+	case ModeTelephone:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for NewResponseMode.
 const (
-	EmbeddedReview NewResponseMode = "embedded-review"
-	FaceToFace     NewResponseMode = "face-to-face"
-	Online         NewResponseMode = "online"
-	Paper          NewResponseMode = "paper"
-	Telephone      NewResponseMode = "telephone"
+	NewResponseModeEmbeddedReview NewResponseMode = "embedded-review"
+	NewResponseModeFaceToFace     NewResponseMode = "face-to-face"
+	NewResponseModeOnline         NewResponseMode = "online"
+	NewResponseModePaper          NewResponseMode = "paper"
+	NewResponseModeTelephone      NewResponseMode = "telephone"
 )
 
 // Valid indicates whether the value is a known member of the NewResponseMode enum.
 func (e NewResponseMode) Valid() bool {
 	switch e {
-	case EmbeddedReview:
+	case NewResponseModeEmbeddedReview:
 		return true
-	case FaceToFace:
+	case NewResponseModeFaceToFace:
 		return true
-	case Online:
+	case NewResponseModeOnline:
 		return true
-	case Paper:
+	case NewResponseModePaper:
 		return true
-	case Telephone:
+	case NewResponseModeTelephone:
 		return true
 	default:
 		return false
@@ -107,6 +227,34 @@ type CampaignPage struct {
 	NextPageToken *string    `json:"next_page_token,omitempty"`
 }
 
+// FHIRQuestionnaire A FHIR R4 Questionnaire resource.
+type FHIRQuestionnaire struct {
+	Item         []map[string]interface{}      `json:"item"`
+	Name         string                        `json:"name"`
+	ResourceType FHIRQuestionnaireResourceType `json:"resourceType"`
+	Status       string                        `json:"status"`
+	Title        string                        `json:"title"`
+	Url          string                        `json:"url"`
+	Version      string                        `json:"version"`
+}
+
+// FHIRQuestionnaireResourceType defines model for FHIRQuestionnaire.ResourceType.
+type FHIRQuestionnaireResourceType string
+
+// FHIRQuestionnaireResponse A FHIR R4 QuestionnaireResponse resource.
+type FHIRQuestionnaireResponse struct {
+	Authored *string                   `json:"authored,omitempty"`
+	Item     *[]map[string]interface{} `json:"item,omitempty"`
+
+	// Questionnaire Canonical of the instrument, e.g. https://poet.local/fhir/Questionnaire/adult-person|1.0.0
+	Questionnaire *string                               `json:"questionnaire,omitempty"`
+	ResourceType  FHIRQuestionnaireResponseResourceType `json:"resourceType"`
+	Status        string                                `json:"status"`
+}
+
+// FHIRQuestionnaireResponseResourceType defines model for FHIRQuestionnaireResponse.ResourceType.
+type FHIRQuestionnaireResponseResourceType string
+
 // Instrument defines model for Instrument.
 type Instrument struct {
 	Family       string                   `json:"family"`
@@ -119,10 +267,39 @@ type Instrument struct {
 // InstrumentServiceLines defines model for Instrument.ServiceLines.
 type InstrumentServiceLines string
 
+// InstrumentDefinition An instrument file as JSON; the full rules are api-specs/instrument.schema.json.
+type InstrumentDefinition struct {
+	About           *InstrumentDefinitionAbout `json:"about,omitempty"`
+	Description     *string                    `json:"description,omitempty"`
+	Family          InstrumentDefinitionFamily `json:"family"`
+	Id              string                     `json:"id"`
+	RespondentRoles []string                   `json:"respondent_roles"`
+	Sections        []struct {
+		Id        string                   `json:"id"`
+		Questions []map[string]interface{} `json:"questions"`
+		Title     string                   `json:"title"`
+	} `json:"sections"`
+	ServiceLines []InstrumentDefinitionServiceLines `json:"service_lines"`
+	Title        string                             `json:"title"`
+	Version      string                             `json:"version"`
+}
+
+// InstrumentDefinitionAbout defines model for InstrumentDefinition.About.
+type InstrumentDefinitionAbout string
+
+// InstrumentDefinitionFamily defines model for InstrumentDefinition.Family.
+type InstrumentDefinitionFamily string
+
+// InstrumentDefinitionServiceLines defines model for InstrumentDefinition.ServiceLines.
+type InstrumentDefinitionServiceLines string
+
 // InstrumentList defines model for InstrumentList.
 type InstrumentList struct {
 	Instruments []Instrument `json:"instruments"`
 }
+
+// Mode defines model for Mode.
+type Mode string
 
 // NewCampaign defines model for NewCampaign.
 type NewCampaign struct {
@@ -167,6 +344,12 @@ type ResponseReceipt struct {
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
+// InstrumentId defines model for InstrumentId.
+type InstrumentId = string
+
+// InstrumentVersion defines model for InstrumentVersion.
+type InstrumentVersion = string
+
 // SubmitOpenResponseParams defines parameters for SubmitOpenResponse.
 type SubmitOpenResponseParams struct {
 	// IdempotencyKey A retry with the same key returns the first result and creates nothing new.
@@ -185,11 +368,25 @@ type CreateCampaignParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ImportResponseFHIRParams defines parameters for ImportResponseFHIR.
+type ImportResponseFHIRParams struct {
+	Mode *Mode `form:"mode,omitempty" json:"mode,omitempty"`
+
+	// IdempotencyKey A retry with the same key returns the first result and creates nothing new.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // SubmitOpenResponseJSONRequestBody defines body for SubmitOpenResponse for application/json ContentType.
 type SubmitOpenResponseJSONRequestBody = NewResponse
 
 // CreateCampaignJSONRequestBody defines body for CreateCampaign for application/json ContentType.
 type CreateCampaignJSONRequestBody = NewCampaign
+
+// ImportResponseFHIRApplicationFhirPlusJSONRequestBody defines body for ImportResponseFHIR for application/fhir+json ContentType.
+type ImportResponseFHIRApplicationFhirPlusJSONRequestBody = FHIRQuestionnaireResponse
+
+// ImportResponseFHIRJSONRequestBody defines body for ImportResponseFHIR for application/json ContentType.
+type ImportResponseFHIRJSONRequestBody = FHIRQuestionnaireResponse
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -202,9 +399,21 @@ type ServerInterface interface {
 	// CreateCampaign Start a campaign at one of the caller's sites
 	// (POST /v1/campaigns)
 	CreateCampaign(c *gin.Context, params CreateCampaignParams)
+	// ImportResponseFHIR Enter a response to one of the caller's campaigns as a FHIR R4 QuestionnaireResponse
+	// (POST /v1/campaigns/{campaign_id}/responses/fhir)
+	ImportResponseFHIR(c *gin.Context, campaignId string, params ImportResponseFHIRParams)
 	// ListInstruments List the instruments this platform can run
 	// (GET /v1/instruments)
 	ListInstruments(c *gin.Context)
+	// GetInstrument One instrument version, as its definition
+	// (GET /v1/instruments/{instrument_id}/versions/{version})
+	GetInstrument(c *gin.Context, instrumentId InstrumentId, version InstrumentVersion)
+	// GetInstrumentQuestionnaire One instrument version as a FHIR R4 Questionnaire
+	// (GET /v1/instruments/{instrument_id}/versions/{version}/fhir)
+	GetInstrumentQuestionnaire(c *gin.Context, instrumentId InstrumentId, version InstrumentVersion)
+	// ExportResponseFHIR A stored response as a FHIR R4 QuestionnaireResponse
+	// (GET /v1/responses/{response_id}/fhir)
+	ExportResponseFHIR(c *gin.Context, responseId string)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -340,6 +549,63 @@ func (siw *ServerInterfaceWrapper) CreateCampaign(c *gin.Context) {
 	siw.Handler.CreateCampaign(c, params)
 }
 
+// ImportResponseFHIR operation middleware
+func (siw *ServerInterfaceWrapper) ImportResponseFHIR(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", c.Param("campaign_id"), &campaignId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter campaign_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ImportResponseFHIRParams
+
+	// ------------- Optional query parameter "mode" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "mode", c.Request.URL.Query(), &params.Mode, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter mode: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Idempotency-Key, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Idempotency-Key: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ImportResponseFHIR(c, campaignId, params)
+}
+
 // ListInstruments operation middleware
 func (siw *ServerInterfaceWrapper) ListInstruments(c *gin.Context) {
 
@@ -351,6 +617,99 @@ func (siw *ServerInterfaceWrapper) ListInstruments(c *gin.Context) {
 	}
 
 	siw.Handler.ListInstruments(c)
+}
+
+// GetInstrument operation middleware
+func (siw *ServerInterfaceWrapper) GetInstrument(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "instrument_id" -------------
+	var instrumentId InstrumentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "instrument_id", c.Param("instrument_id"), &instrumentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter instrument_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version InstrumentVersion
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", c.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter version: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetInstrument(c, instrumentId, version)
+}
+
+// GetInstrumentQuestionnaire operation middleware
+func (siw *ServerInterfaceWrapper) GetInstrumentQuestionnaire(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "instrument_id" -------------
+	var instrumentId InstrumentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "instrument_id", c.Param("instrument_id"), &instrumentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter instrument_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version InstrumentVersion
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", c.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter version: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetInstrumentQuestionnaire(c, instrumentId, version)
+}
+
+// ExportResponseFHIR operation middleware
+func (siw *ServerInterfaceWrapper) ExportResponseFHIR(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "response_id" -------------
+	var responseId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "response_id", c.Param("response_id"), &responseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter response_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ExportResponseFHIR(c, responseId)
 }
 
 // GinServerOptions provides options for the Gin server.
@@ -381,6 +740,10 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	}
 
 	router.GET(options.BaseURL+"/v1/instruments", wrapper.ListInstruments)
+	router.GET(options.BaseURL+"/v1/instruments/:instrument_id/versions/:version", wrapper.GetInstrument)
+	router.GET(options.BaseURL+"/v1/instruments/:instrument_id/versions/:version/fhir", wrapper.GetInstrumentQuestionnaire)
+	router.GET(options.BaseURL+"/v1/responses/:response_id/fhir", wrapper.ExportResponseFHIR)
+	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/responses/fhir", wrapper.ImportResponseFHIR)
 	router.GET(options.BaseURL+"/v1/campaigns", wrapper.ListCampaigns)
 	router.POST(options.BaseURL+"/v1/campaigns", wrapper.CreateCampaign)
 	router.POST(options.BaseURL+"/v1/campaign-links/:link_token/responses", wrapper.SubmitOpenResponse)
