@@ -281,8 +281,8 @@ func TestRenderAllOn(t *testing.T) {
 		t.Errorf("templated env SURVEY_URL = %q", env["SURVEY_URL"].Value)
 	}
 	idEnv := envOf(get[*appsv1.Deployment](t, ix, "v1.Deployment", "poet-identity"))
-	if ref := idEnv["IDENTITY_KEK"].ValueFrom; ref == nil || ref.SecretKeyRef == nil || ref.SecretKeyRef.Name != "poet-identity-keys" {
-		t.Errorf("secretEnv IDENTITY_KEK = %+v", idEnv["IDENTITY_KEK"])
+	if ref := idEnv["IDENTITY_KEKS"].ValueFrom; ref == nil || ref.SecretKeyRef == nil || ref.SecretKeyRef.Name != "poet-identity-keys-rotated" {
+		t.Errorf("secretEnv IDENTITY_KEKS = %+v", idEnv["IDENTITY_KEKS"])
 	}
 	if lvl := envOf(get[*appsv1.Deployment](t, ix, "v1.Deployment", "poet-reporting"))["LOG_LEVEL"].Value; lvl != "debug" {
 		t.Errorf("reporting LOG_LEVEL = %q, want the per-service override", lvl)

@@ -1,17 +1,21 @@
 // Command identity runs the identity service: the organisation and site
-// registry (seeded at start-up, announced on poet.identity.organisations)
-// and subject references. This file is wiring only.
+// registry (seeded at start-up, announced on poet.identity.organisations),
+// the identifier vault and subject references, consent-driven linkage
+// (consuming poet.consent.decisions, announcing on poet.identity.links),
+// journey access, the linkage review queue and key rotation. This file is
+// wiring only.
 package main
 
 import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
+	"poet.local/apispecs"
 	"poet.local/libs/platform"
 	"poet.local/libs/runtime"
 	"poet.local/services/identity/internal/app"
-	"poet.local/services/identity/internal/domain"
 	svcevents "poet.local/services/identity/internal/events"
 	svchttp "poet.local/services/identity/internal/http"
 	"poet.local/services/identity/internal/seed"
@@ -20,10 +24,10 @@ import (
 
 type config struct {
 	platform.Config
-	// SubjectKey is base64 of at least 32 random bytes; required unless
-	// DevKeys allows the fixed development key.
-	SubjectKey string `env:"IDENTITY_SUBJECT_KEY"`
-	DevKeys    bool   `env:"IDENTITY_DEV_KEYS" envDefault:"false"`
+	KeyConfig
+	// LapseSweep is how often consents that lapsed (a parent's, at the
+	// child's 18th birthday) are looked for, to unlink.
+	LapseSweep time.Duration `env:"IDENTITY_LAPSE_SWEEP_INTERVAL" envDefault:"1h"`
 	// SeedFile lists organisations to register at start-up (POST body shape).
 	SeedFile string `env:"IDENTITY_SEED_FILE"`
 	// SeedDemo registers the demo organisations with issuers under DemoIssuerBase.
@@ -47,16 +51,12 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	key, dev, err := subjectKey(cfg.SubjectKey, cfg.DevKeys)
+	keys, dev, err := loadKeys(cfg.KeyConfig)
 	if err != nil {
 		return err
 	}
-	if dev {
-		rt.Logger.WarnContext(ctx, "using the fixed development subject key (IDENTITY_DEV_KEYS=true): never do this with real people's data")
-	}
-	keys, err := domain.NewSubjectKeyring(key)
-	if err != nil {
-		return fmt.Errorf("IDENTITY_SUBJECT_KEY: %w", err)
+	if len(dev) > 0 {
+		rt.Logger.WarnContext(ctx, "using public development keys (IDENTITY_DEV_KEYS=true): never do this with real people's data", "keys", dev)
 	}
 	orgs, err := seeds(cfg)
 	if err != nil {
@@ -68,7 +68,12 @@ func run(ctx context.Context) error {
 	st := store.New(rt.DB, svcevents.Announcer(rt.Publish), rt.Notify)
 	// Every registered organisation's issuer is trusted, seeded or not.
 	trust := svchttp.Trust(rt.Verifier)
-	application := app.New(st, keys, app.Options{OnRegistered: trust})
+	application := app.New(st, keys, app.Options{OnRegistered: trust, Logger: rt.Logger})
+	versions, err := application.CheckVault(ctx)
+	if err != nil {
+		return err
+	}
+	rt.Logger.InfoContext(ctx, "vault entries by key-encryption key version", "entries", fmt.Sprint(versions), "current", keys.Vault.Current())
 	changed, err := seed.Apply(ctx, application, orgs)
 	if err != nil {
 		return err
@@ -88,5 +93,7 @@ func run(ctx context.Context) error {
 		after = next
 	}
 	svchttp.Register(rt.Server.Engine, application, rt.Verifier)
+	rt.Consume("identity.consent", []string{apispecs.TopicConsentDecisions}, svcevents.ConsentDecisions(application, st))
+	rt.AddWorker(platform.Worker{Name: "consent-lapse-sweep", Run: svcevents.LapseSweeper(application, cfg.LapseSweep, rt.Logger)})
 	return rt.Run(ctx)
 }

@@ -29,8 +29,10 @@ func baseEnv(t *testing.T) {
 	t.Setenv("DATABASE_URL", "sqlite:"+filepath.Join(t.TempDir(), "identity.db"))
 	t.Setenv("LOG_LEVEL", "error")
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
-	t.Setenv("IDENTITY_SUBJECT_KEY", "")
-	t.Setenv("IDENTITY_DEV_KEYS", "")
+	for _, k := range []string{"IDENTITY_SUBJECT_KEY", "IDENTITY_SUBJECT_KEYS", "IDENTITY_SUBJECT_KEY_CURRENT", "IDENTITY_KEKS",
+		"IDENTITY_KEK_CURRENT", "IDENTITY_INDEX_KEY", "IDENTITY_REPORTING_KEY", "IDENTITY_DEV_KEYS"} {
+		t.Setenv(k, "")
+	}
 	t.Setenv("IDENTITY_SEED_FILE", "")
 	t.Setenv("IDENTITY_SEED_DEMO", "")
 }
@@ -39,7 +41,7 @@ func TestStartRefusedWithoutSubjectKey(t *testing.T) {
 	baseEnv(t)
 	t.Setenv("KAFKA_BROKERS", "127.0.0.1:1")
 	err := run(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "IDENTITY_SUBJECT_KEY: required") {
+	if err == nil || !strings.Contains(err.Error(), "IDENTITY_SUBJECT_KEYS: required") {
 		t.Fatalf("run = %v, want the missing-key error", err)
 	}
 }

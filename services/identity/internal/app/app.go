@@ -1,8 +1,13 @@
 // Package app holds the identity service's use cases: keep the registry of
 // organisations and sites (announcing every change through the outbox, so
-// the other services' copies follow), and turn a person's local id into the
-// subject reference the rest of the platform knows them by. Adapters (HTTP,
-// store, events, start-up seeding) call in here.
+// the other services' copies follow); keep each subject's identifiers in the
+// encrypted vault and answer with the subject reference the rest of the
+// platform knows them by; follow consent decisions to link subjects into
+// persons (announcing person keys), unlink them on withdrawal and shred the
+// vault entry on erasure; give audited journey access; and run the linkage
+// review queue and key rotation. Adapters (HTTP, store, events, start-up
+// seeding) call in here; identifiers never leave this package except into
+// the vault's ciphertext.
 package app
 
 import (
@@ -12,10 +17,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"poet.local/apispecs"
 	"poet.local/services/identity/internal/domain"
+	"poet.local/services/identity/internal/vault"
 )
 
 // Announcement is an event to publish with the transaction that caused it.
@@ -49,10 +56,75 @@ type Tx interface {
 	SaveOrganisation(o domain.Organisation, created bool) error
 	IdempotentResult(scope, key string) (IdempotentResult, error)
 	RememberResult(scope, key string, r IdempotentResult, at time.Time) error
-	// RecordSubject keeps a subject reference and counts it for its
-	// organisation the first time it is seen; it reports whether it was new.
-	RecordSubject(ref, organisationID string) (bool, error)
+
+	// Subject returns a subject by reference (erased ones included);
+	// forUpdate locks it where the database can.
+	Subject(ref string, forUpdate bool) (domain.Subject, error)
+	// SubjectByLocalDigest finds the subject with this (organisation, local
+	// id) blind index.
+	SubjectByLocalDigest(digest string) (domain.Subject, error)
+	// SubjectsByNHSDigest lists the subjects with this NHS-number blind index.
+	SubjectsByNHSDigest(digest string) ([]domain.Subject, error)
+	// PersonSubjects lists the subjects linked to an internal person id.
+	PersonSubjects(personID string) ([]domain.Subject, error)
+	// SaveSubject inserts a subject (created, counting it for its
+	// organisation) or updates its digests, person and erasure time.
+	SaveSubject(s domain.Subject, created bool) error
+
+	VaultEntry(ref string) (vault.Sealed, error)
+	SaveVaultEntry(ref string, s vault.Sealed, at time.Time) error
+	// DeleteVaultEntry removes the wrapped data key and the ciphertext.
+	DeleteVaultEntry(ref string) error
+	// VaultEntriesNotUnder returns up to limit entries wrapped under any
+	// KEK version but this one.
+	VaultEntriesNotUnder(version, limit int) ([]VaultEntry, error)
+	// VaultVersions counts entries by KEK version.
+	VaultVersions() (map[int]int64, error)
+
+	// GrantScopes records that a consent puts scopes in force for a subject
+	// (until lapsesAt, when set); RevokeScopes takes them out.
+	GrantScopes(ref, consentID string, scopes []string, lapsesAt *time.Time) error
+	RevokeScopes(ref, consentID string, scopes []string) error
+	DeleteGrants(ref string) error
+	// HasScope reports whether any consent puts scope in force at at.
+	HasScope(ref, scope string, at time.Time) (bool, error)
+	// LinkedWithoutScope lists up to limit linked subjects for whom no
+	// consent puts scope in force at at (lapsed ones).
+	LinkedWithoutScope(scope string, at time.Time, limit int) ([]domain.Subject, error)
+
+	// LockLinkage serialises changes to persons across concurrent
+	// transactions (an advisory lock on PostgreSQL; SQLite has one writer).
+	LockLinkage() error
+	Review(id string, forUpdate bool) (domain.Review, error)
+	ReviewForPair(a, b string) (domain.Review, error)
+	// ReviewPartners lists the subjects paired with ref in reviews decided d.
+	ReviewPartners(ref string, d domain.ReviewDecision) ([]string, error)
+	SaveReview(r domain.Review, created bool) error
+	// Reviews pages through the queue by id: status "pending", "decided" or
+	// "" for all.
+	Reviews(status, after string, limit int) ([]domain.Review, error)
+	DeleteReviews(ref string) error
+
+	Audit(e AuditEntry) error
 	Announce(...Announcement) error
+}
+
+// VaultEntry is one subject's sealed identifiers.
+type VaultEntry struct {
+	SubjectRef string
+	Sealed     vault.Sealed
+}
+
+// AuditEntry is one row of the audit log: who read or changed what, when,
+// why and with what outcome. It holds subject references, never identifiers.
+type AuditEntry struct {
+	At                time.Time
+	ActorOrganisation string
+	Actor             string // the token's subject: a member of staff or a service client
+	Action            string
+	SubjectRef        string
+	Purpose           string
+	Outcome           string
 }
 
 // Store opens units of work.
@@ -60,10 +132,11 @@ type Store interface {
 	Do(ctx context.Context, fn func(Tx) error) error
 }
 
-// Caller is who asks: a signed-in member of staff, or the service itself
-// while seeding (System).
+// Caller is who asks: a signed-in member of staff or service client, or the
+// service itself while seeding (System).
 type Caller struct {
 	Organisation string
+	Subject      string // the token's subject, for the audit log
 	Roles        []string
 }
 
@@ -84,23 +157,55 @@ type Options struct {
 	// OnRegistered runs after the commit of every created or changed
 	// organisation (the service registers the issuer with its verifier).
 	OnRegistered func(domain.Organisation)
+	// Matcher decides which subjects are the same person; default
+	// DeterministicMatcher.
+	Matcher Matcher
+	// Logger gets pseudonymous operational messages only; default slog.Default().
+	Logger *slog.Logger
 }
+
+// Keys are identity's secrets. The organisation registry needs none of
+// them; every subject use case needs all of them.
+type Keys struct {
+	Subjects  *domain.SubjectKeyring
+	Vault     *vault.KEKs
+	Index     *vault.BlindIndex
+	Reporting *domain.PersonKeyring
+}
+
+func (k Keys) complete() bool {
+	return k.Subjects != nil && k.Vault != nil && k.Index != nil && k.Reporting != nil
+}
+
+// ErrNoKeys: a subject use case ran without keys configured.
+var ErrNoKeys = errors.New("identity: subject keys are not configured")
 
 // Service is the identity application.
 type Service struct {
 	store        Store
-	keys         *domain.SubjectKeyring
+	keys         Keys
 	now          func() time.Time
 	onRegistered func(domain.Organisation)
+	matcher      Matcher
+	log          *slog.Logger
 }
 
-// New returns the application over a store and the subject keyring.
-func New(store Store, keys *domain.SubjectKeyring, o Options) *Service {
+// New returns the application over a store and identity's keys.
+func New(store Store, keys Keys, o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{store: store, keys: keys, now: o.Now, onRegistered: o.OnRegistered}
+	if o.Matcher == nil {
+		o.Matcher = DeterministicMatcher{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return &Service{store: store, keys: keys, now: o.Now, onRegistered: o.OnRegistered, matcher: o.Matcher, log: o.Logger}
 }
+
+// timestamp is now in UTC at the precision both databases keep.
+func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
 // Registration is the outcome of RegisterOrganisation.
 type Registration struct {
@@ -228,28 +333,6 @@ func (s *Service) Organisations(ctx context.Context, after string, limit int) (l
 		next = list[limit-1].ID
 	}
 	return list, next, err
-}
-
-// SubjectRef returns the caller's organisation's reference for a person's
-// local id and records it. The local id is used for the HMAC only: it is
-// neither stored nor put in any error, log line or event.
-func (s *Service) SubjectRef(ctx context.Context, who Caller, localID string) (string, error) {
-	if s.keys == nil {
-		return "", errors.New("identity: no subject key configured")
-	}
-	localID = domain.NormaliseLocalID(localID)
-	if fields := domain.ValidateLocalID(localID); len(fields) > 0 {
-		return "", &ValidationError{Detail: "No subject reference could be made", Fields: fields}
-	}
-	ref := s.keys.Ref(who.Organisation, localID)
-	err := s.store.Do(ctx, func(tx Tx) error {
-		_, err := tx.RecordSubject(ref, who.Organisation)
-		return err
-	})
-	if err != nil {
-		return "", err
-	}
-	return ref, nil
 }
 
 func organisationRegistered(o domain.Organisation) Announcement {

@@ -1,7 +1,10 @@
 // Package domain holds identity's types and rules: the registry of
-// organisations and their sites, and subject references (the pseudonyms the
-// other services hold instead of a person's identifiers). It does no I/O and
-// imports no framework, so every rule here is tested with plain values.
+// organisations and their sites; identifiers and their validation (NHS
+// number and UPN check characters, normalisation for the blind indexes);
+// subject references and person keys, each a keyed HMAC (the pseudonyms the
+// other services hold instead of a person's identifiers); subjects and
+// linkage reviews. It does no I/O and imports no framework, so every rule
+// here is tested with plain values.
 package domain
 
 import (

@@ -1,8 +1,11 @@
 package events_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,9 +16,11 @@ import (
 	"poet.local/libs/storage"
 	"poet.local/libs/testkit"
 	"poet.local/services/identity/internal/app"
+	"poet.local/services/identity/internal/domain"
 	svcevents "poet.local/services/identity/internal/events"
 	"poet.local/services/identity/internal/seed"
 	"poet.local/services/identity/internal/store"
+	"poet.local/services/identity/internal/vault"
 )
 
 func openDB(t *testing.T, name string, migrations bool) *gorm.DB {
@@ -65,7 +70,7 @@ func TestRegistryReachesConsumersThroughKafka(t *testing.T) {
 	producer := events.NewProducer(events.ProducerConfig{Brokers: brokers, ClientID: "identity-test"})
 	defer producer.Close()
 	relay := storage.NewRelay(db, producer, storage.RelayOptions{PollInterval: 20 * time.Millisecond})
-	a := app.New(store.New(db, svcevents.Announcer(publish), relay.Notify), nil, app.Options{})
+	a := app.New(store.New(db, svcevents.Announcer(publish), relay.Notify), app.Keys{}, app.Options{})
 	demo, _ := seed.Demo("http://127.0.0.1:9090")
 	if _, err := seed.Apply(ctx, a, demo); err != nil {
 		t.Fatal(err)
@@ -123,5 +128,99 @@ func TestRegistryReachesConsumersThroughKafka(t *testing.T) {
 	}
 	if n, err := relay.Pending(ctx); err != nil || n != 0 {
 		t.Fatalf("outbox still has %d pending (%v)", n, err)
+	}
+}
+
+// identityEnv is identity's store and application over a migrated SQLite
+// file, announcing into the real (schema-validating) outbox.
+func identityEnv(t *testing.T) (*gorm.DB, *store.Store, *app.Service) {
+	t.Helper()
+	schemas, err := events.LoadSchemas(apispecs.Events())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := openDB(t, "identity", true)
+	publish := func(ctx context.Context, tx *gorm.DB, msgs ...events.Message) error {
+		for _, m := range msgs {
+			m.Source = "identity"
+			om, err := events.NewOutboxMessage(ctx, schemas, m)
+			if err != nil {
+				return err
+			}
+			if err := storage.Enqueue(tx, om); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	st := store.New(db, svcevents.Announcer(publish), nil)
+	sk, _ := domain.NewSubjectKeyring(map[int][]byte{1: bytes.Repeat([]byte{'s'}, 32)}, 1)
+	kk, _ := vault.NewKEKs(map[int][]byte{1: bytes.Repeat([]byte{'k'}, 32)}, 1)
+	ix, _ := vault.NewBlindIndex(bytes.Repeat([]byte{'i'}, 32))
+	rk, _ := domain.NewPersonKeyring(bytes.Repeat([]byte{'r'}, 32))
+	return db, st, app.New(st, app.Keys{Subjects: sk, Vault: kk, Index: ix, Reporting: rk}, app.Options{})
+}
+
+// The consumer handler applies each consent decision type in the
+// consumer's own transaction; what it cannot apply is permanent (DLQ).
+func TestConsentDecisionsHandler(t *testing.T) {
+	ctx := context.Background()
+	db, st, a := identityEnv(t)
+	ids := domain.Identifiers{NHSNumber: "9434765919", NHSNumberVerified: true, DateOfBirth: "2007-11-23"}
+	ids.LocalID = "NB-1"
+	ra, _ := a.RegisterSubject(ctx, app.Caller{Organisation: "org_children_demo"}, ids)
+	ids.LocalID = "AD-1"
+	rb, _ := a.RegisterSubject(ctx, app.Caller{Organisation: "org_adult_demo"}, ids)
+	h := svcevents.ConsentDecisions(a, st)
+	apply := func(typ string, payload map[string]any) error {
+		data, _ := json.Marshal(payload)
+		return db.Transaction(func(tx *gorm.DB) error {
+			return h(ctx, tx, events.Event{ID: "e", Type: typ, Topic: apispecs.TopicConsentDecisions, Data: data})
+		})
+	}
+	recorded := func(org, ref, id string) map[string]any {
+		return map[string]any{"consent_id": id, "organisation_id": org, "subject_ref": ref, "scopes": []string{"participation", "cross-service-linkage"},
+			"given_by": "self", "method": "online", "policy_version": "1.0", "effective_at": "2025-03-04T10:00:00Z"}
+	}
+	types := func() []string {
+		var out []string
+		db.Model(&storage.OutboxMessage{}).Order("id").Pluck("event_type", &out)
+		return out
+	}
+	if err := apply(apispecs.TypeConsentRecorded, recorded("org_children_demo", ra, "cns_A000000000001")); err != nil {
+		t.Fatal(err)
+	}
+	if err := apply(apispecs.TypeConsentRecorded, recorded("org_adult_demo", rb, "cns_B000000000001")); err != nil {
+		t.Fatal(err)
+	}
+	if got := types(); len(got) != 2 || got[0] != apispecs.TypeSubjectLinked {
+		t.Fatalf("after both consents: %v", got)
+	}
+	// A decision naming another organisation for the reference is refused for good.
+	err := apply(apispecs.TypeConsentWithdrawn, map[string]any{"consent_id": "cns_B000000000001", "organisation_id": "org_children_demo",
+		"subject_ref": rb, "scopes": []string{"cross-service-linkage"}, "effective_at": "2025-03-04T10:00:00Z"})
+	if !events.IsPermanent(err) || len(types()) != 2 {
+		t.Fatalf("wrong organisation: %v", err)
+	}
+	if err := apply(apispecs.TypeConsentRecorded, map[string]any{"scopes": "not a list"}); !events.IsPermanent(err) {
+		t.Fatalf("malformed payload: %v", err)
+	}
+	if err := apply(apispecs.TypeOrganisationRegistered, map[string]any{}); err != nil {
+		t.Fatalf("another type must be ignored: %v", err)
+	}
+	if err := apply(apispecs.TypeConsentWithdrawn, map[string]any{"consent_id": "cns_B000000000001", "organisation_id": "org_adult_demo",
+		"subject_ref": rb, "scopes": []string{"cross-service-linkage"}, "effective_at": "2025-03-04T10:00:00Z"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := apply(apispecs.TypeErasureRequested, map[string]any{"request_id": "era_0000000000001", "organisation_id": "org_children_demo",
+		"subject_ref": ra, "requested_at": "2025-03-04T10:00:00Z"}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{apispecs.TypeSubjectLinked, apispecs.TypeSubjectLinked, apispecs.TypeSubjectUnlinked, apispecs.TypeSubjectUnlinked, apispecs.TypeSubjectErased}
+	if got := types(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("announced %v\nwant %v", got, want)
+	}
+	if _, err := a.Identifiers(ctx, ra); !errors.Is(err, domain.ErrErased) {
+		t.Fatalf("after erasure: %v", err)
 	}
 }

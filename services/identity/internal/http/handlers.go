@@ -1,8 +1,12 @@
 // Package http is the identity service's HTTP adapter: it binds the
 // generated OpenAPI server interface (package api) to the application's use
 // cases and turns their errors into RFC 9457 problems. Every route needs a
-// staff bearer token; registering organisations needs the operator role and
-// making subject references the practitioner role.
+// bearer token, verified before anything else is read. Roles: operators
+// register organisations, decide linkage reviews and rotate keys;
+// practitioners register subjects; the transition team resolves its own
+// organisation's local ids; services (client-credentials tokens with role
+// "service") and operators look up person keys. Subject use cases act for
+// the caller's organisation only. No reply or problem repeats an identifier.
 package http
 
 import (
@@ -30,10 +34,15 @@ type Handlers struct {
 
 var _ api.ServerInterface = (*Handlers)(nil)
 
-// Register mounts the API on r, every route behind token verification.
+// RoleService is the role a service's client-credentials token carries.
+const RoleService = "service"
+
+// Register mounts the API on r, every route behind token verification. The
+// token is checked before parameters are parsed, so an anonymous caller
+// learns nothing from validation messages.
 func Register(r gin.IRouter, a *app.Service, v *authn.Verifier) {
-	api.RegisterHandlersWithOptions(r, &Handlers{app: a}, api.GinServerOptions{
-		Middlewares: []api.MiddlewareFunc{api.MiddlewareFunc(authn.Middleware(v))},
+	g := r.Group("", authn.Middleware(v))
+	api.RegisterHandlersWithOptions(g, &Handlers{app: a}, api.GinServerOptions{
 		ErrorHandler: func(c *gin.Context, err error, status int) {
 			problem.Write(c, problem.New(status, err.Error()))
 		},
@@ -107,23 +116,6 @@ func (h *Handlers) GetOrganisation(c *gin.Context, organisationID string) {
 	c.JSON(http.StatusOK, toAPIOrganisation(o))
 }
 
-func (h *Handlers) CreateSubjectReference(c *gin.Context) {
-	who, ok := caller(c, authn.RolePractitioner)
-	if !ok {
-		return
-	}
-	var body api.NewSubject
-	if !decode(c, &body, "a subject") {
-		return
-	}
-	ref, err := h.app.SubjectRef(c.Request.Context(), who, body.LocalId)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, api.SubjectReference{SubjectRef: ref})
-}
-
 // Trust returns a hook for app.Options.OnRegistered that makes v accept
 // tokens from each registered organisation's issuer: the registry is the
 // source of truth for sign-in, as it is for the services that follow
@@ -158,7 +150,7 @@ func caller(c *gin.Context, roles ...string) (app.Caller, bool) {
 		problem.Write(c, problem.New(http.StatusUnauthorized, "Sign in to use this"))
 		return app.Caller{}, false
 	}
-	who := app.Caller{Organisation: p.Organisation, Roles: p.Roles}
+	who := app.Caller{Organisation: p.Organisation, Subject: p.Subject, Roles: p.Roles}
 	if len(roles) == 0 {
 		return who, true
 	}
@@ -220,7 +212,7 @@ func writeError(c *gin.Context, err error) {
 		}
 		problem.Write(c, problem.Validation(ve.Detail, fields...))
 	case errors.Is(err, domain.ErrNotFound):
-		problem.Write(c, problem.New(http.StatusNotFound, "No organisation is registered with this id"))
+		problem.Write(c, problem.New(http.StatusNotFound, notFoundDetail(c)))
 	case errors.Is(err, domain.ErrIdempotencyMismatch):
 		problem.Write(c, problem.New(http.StatusConflict, "This Idempotency-Key was already used for a different request; use a new key"))
 	case errors.Is(err, store.ErrConflict):

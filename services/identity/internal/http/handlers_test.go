@@ -28,6 +28,7 @@ import (
 	svcevents "poet.local/services/identity/internal/events"
 	svchttp "poet.local/services/identity/internal/http"
 	"poet.local/services/identity/internal/store"
+	"poet.local/services/identity/internal/vault"
 )
 
 // lockedBuffer collects log output written from request goroutines.
@@ -58,6 +59,42 @@ type harness struct {
 	dir   string
 	logs  *lockedBuffer
 	store *store.Store
+	app   *app.Service
+}
+
+// startOIDC is the development issuer with the demo organisations, whose
+// confidential client "poet-service" carries the role "service" in its
+// client-credentials tokens, as a platform service's client does.
+func startOIDC(t *testing.T) *devoidc.Server {
+	t.Helper()
+	orgs := devoidc.DemoOrganisations("poet-platform", testkit.OIDCRedirectURI)
+	for i := range orgs {
+		for j := range orgs[i].Clients {
+			if orgs[i].Clients[j].ID == "poet-service" {
+				orgs[i].Clients[j].Roles = []string{svchttp.RoleService}
+			}
+		}
+	}
+	s, err := devoidc.Start(context.Background(), devoidc.Config{Addr: "127.0.0.1:0", Audience: "poet-platform",
+		Organisations: orgs, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	return s
+}
+
+// testKeys are fixed test secrets, one version each.
+func testKeys(t *testing.T) app.Keys {
+	t.Helper()
+	sk, err := domain.NewSubjectKeyring(map[int][]byte{1: []byte("an-http-test-subject-key-32-bytes!")}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kk, _ := vault.NewKEKs(map[int][]byte{1: bytes.Repeat([]byte{7}, 32)}, 1)
+	ix, _ := vault.NewBlindIndex([]byte("an-http-test-blind-index-key-32b"))
+	rk, _ := domain.NewPersonKeyring([]byte("an-http-test-reporting-key-32byt"))
+	return app.Keys{Subjects: sk, Vault: kk, Index: ix, Reporting: rk}
 }
 
 // newHarness trusts the issuers of the organisations in trusted (all demo
@@ -65,7 +102,7 @@ type harness struct {
 func newHarness(t *testing.T, trusted ...string) *harness {
 	t.Helper()
 	ctx := context.Background()
-	h := &harness{t: t, oidc: testkit.OIDC(t, "poet-platform"), dir: t.TempDir(), logs: &lockedBuffer{}}
+	h := &harness{t: t, oidc: startOIDC(t), dir: t.TempDir(), logs: &lockedBuffer{}}
 	logger := platform.NewLogger("identity", "debug", h.logs)
 	prev := slog.Default()
 	slog.SetDefault(logger)
@@ -109,10 +146,9 @@ func newHarness(t *testing.T, trusted ...string) *harness {
 		return nil
 	}
 	h.store = store.New(h.db, svcevents.Announcer(publish), nil)
-	keys, _ := domain.NewSubjectKeyring([]byte("an-http-test-subject-key-32-bytes!"))
-	a := app.New(h.store, keys, app.Options{OnRegistered: svchttp.Trust(verifier)})
+	h.app = app.New(h.store, testKeys(t), app.Options{OnRegistered: svchttp.Trust(verifier), Logger: logger})
 	srv := platform.NewServer(platform.ServerOptions{Service: "identity", Logger: logger})
-	svchttp.Register(srv.Engine, a, verifier)
+	svchttp.Register(srv.Engine, h.app, verifier)
 	ts := httptest.NewServer(srv.Engine)
 	t.Cleanup(ts.Close)
 	h.url = ts.URL
@@ -187,7 +223,9 @@ func TestSignInAndRoles(t *testing.T) {
 	body := childrenBody(h.oidc.IssuerURL("children-demo"))
 	for _, c := range []struct{ method, path string }{
 		{"GET", "/v1/organisations"}, {"GET", "/v1/organisations/org_children_demo"},
-		{"POST", "/v1/organisations"}, {"POST", "/v1/subjects"},
+		{"POST", "/v1/organisations"}, {"POST", "/v1/subjects"}, {"POST", "/v1/subjects/resolve"},
+		{"GET", "/v1/subjects/sub_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/person-key"}, // no purpose: still 401 first
+		{"GET", "/v1/linkage/reviews"}, {"POST", "/v1/linkage/reviews/lrv_x/decision"}, {"POST", "/v1/operations/kek-rotation"},
 	} {
 		if status, _ := h.call(c.method, c.path, "", body); status != http.StatusUnauthorized {
 			t.Errorf("%s %s without a token: %d, want 401", c.method, c.path, status)
@@ -201,15 +239,24 @@ func TestSignInAndRoles(t *testing.T) {
 	if status, _ := h.call("POST", "/v1/organisations", wrongAudience, body); status != http.StatusUnauthorized {
 		t.Errorf("token for another audience: %d, want 401", status)
 	}
-	for _, c := range []struct{ slug, user, path string }{
-		{"children-demo", "pat", "/v1/organisations"}, // practitioners cannot register organisations
-		{"children-demo", "ana", "/v1/organisations"},
-		{"children-demo", "ana", "/v1/subjects"}, // analysts cannot make subject references
-		{"national-demo", "ops", "/v1/subjects"},
+	for _, c := range []struct{ slug, user, method, path string }{
+		{"children-demo", "pat", "POST", "/v1/organisations"}, // practitioners cannot register organisations
+		{"children-demo", "ana", "POST", "/v1/organisations"},
+		{"children-demo", "ana", "POST", "/v1/subjects"}, // analysts cannot make subject references
+		{"national-demo", "ops", "POST", "/v1/subjects"},
+		{"children-demo", "pat", "POST", "/v1/subjects/resolve"}, // the transition team's
+		{"children-demo", "tom", "GET", "/v1/subjects/sub_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/person-key?purpose=transition-journey"},
+		{"children-demo", "pat", "GET", "/v1/linkage/reviews"},
+		{"national-demo", "nat", "POST", "/v1/linkage/reviews/lrv_x/decision"},
+		{"children-demo", "tom", "POST", "/v1/operations/kek-rotation"},
 	} {
-		status, p := h.call("POST", c.path, h.token(c.slug, c.user), map[string]any{"local_id": "1"})
+		body := map[string]any{"local_id": "1"}
+		if c.method == "GET" {
+			body = nil
+		}
+		status, p := h.call(c.method, c.path, h.token(c.slug, c.user), body)
 		if status != http.StatusForbidden || p["status"] != float64(403) {
-			t.Errorf("%s/%s POST %s: %d %v, want 403 problem", c.slug, c.user, c.path, status, p)
+			t.Errorf("%s/%s %s %s: %d %v, want 403 problem", c.slug, c.user, c.method, c.path, status, p)
 		}
 	}
 	if n := h.outboxCount(); n != 0 {

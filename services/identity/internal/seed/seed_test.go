@@ -93,7 +93,7 @@ func TestApplyIsRepeatable(t *testing.T) {
 		}
 		return nil
 	}
-	a := app.New(store.New(db, svcevents.Announcer(publish), nil), nil, app.Options{})
+	a := app.New(store.New(db, svcevents.Announcer(publish), nil), app.Keys{}, app.Options{})
 	demo, _ := seed.Demo("http://127.0.0.1:9090")
 	if n, err := seed.Apply(ctx, a, demo); err != nil || n != 4 {
 		t.Fatalf("first start: %d changed, %v", n, err)

@@ -1,7 +1,10 @@
 // Package store is the identity service's gorm adapter: the organisation and
-// site registry, idempotency results, subject references with their per
-// organisation count, and the outbox announcements written in the same
-// transaction.
+// site registry, idempotency results, subjects (references, blind-index
+// digests, person links) with their per organisation count, the vault's
+// sealed entries, consent scopes in force, the linkage review queue, the
+// audit log, and the outbox announcements written in the same transaction.
+// It stores what the application gives it: identifiers reach it only as
+// ciphertext.
 package store
 
 import (
@@ -71,6 +74,12 @@ func (s *Store) Do(ctx context.Context, fn func(app.Tx) error) error {
 	return err
 }
 
+// InTx adapts a transaction opened elsewhere (an event consumer's) to
+// app.Tx; announcements join that transaction.
+func (s *Store) InTx(ctx context.Context, tx *gorm.DB) app.Tx {
+	return &txn{ctx: ctx, db: tx, announce: s.announce, postgres: s.postgres}
+}
+
 type txn struct {
 	ctx       context.Context
 	db        *gorm.DB
@@ -116,6 +125,11 @@ func (idempotencyRow) TableName() string { return "idempotency_keys" }
 type subjectRefRow struct {
 	SubjectRef     string `gorm:"primaryKey"`
 	OrganisationID string
+	KeyVersion     int
+	LocalDigest    *string
+	NHSDigest      *string `gorm:"column:nhs_digest"`
+	PersonID       *string
+	ErasedAt       *time.Time
 }
 
 func (subjectRefRow) TableName() string { return "subject_refs" }
@@ -283,21 +297,6 @@ func (t *txn) RememberResult(scope, key string, res app.IdempotentResult, at tim
 		return err
 	}
 	return t.db.Create(&idempotencyRow{Scope: scope, IdempotencyKey: key, Fingerprint: res.Fingerprint, Created: res.Created, Result: b, CreatedAt: at}).Error
-}
-
-func (t *txn) RecordSubject(ref, organisationID string) (bool, error) {
-	res := t.db.Clauses(clause.OnConflict{DoNothing: true}).Create(&subjectRefRow{SubjectRef: ref, OrganisationID: organisationID})
-	if res.Error != nil {
-		return false, res.Error
-	}
-	if res.RowsAffected == 0 {
-		return false, nil
-	}
-	err := t.db.Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "organisation_id"}},
-		DoUpdates: clause.Assignments(map[string]any{"subjects": gorm.Expr("subject_counts.subjects + 1")}),
-	}).Create(&subjectCountRow{OrganisationID: organisationID, Subjects: 1}).Error
-	return err == nil, err
 }
 
 // SubjectCount is how many distinct subject references an organisation has

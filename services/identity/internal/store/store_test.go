@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"poet.local/services/identity/internal/domain"
 	svcevents "poet.local/services/identity/internal/events"
 	"poet.local/services/identity/internal/store"
+	"poet.local/services/identity/internal/vault"
 )
 
 // env is a real SQLite file with the service's migrations, and the
@@ -26,6 +28,7 @@ type env struct {
 	st      *store.Store
 	app     *app.Service
 	schemas *events.Schemas
+	keys    app.Keys
 	now     time.Time
 	seen    []domain.Organisation // OnRegistered calls
 }
@@ -56,12 +59,43 @@ func newEnv(t *testing.T) *env {
 		return nil
 	}
 	e.st = store.New(db, svcevents.Announcer(publish), nil)
-	keys, _ := domain.NewSubjectKeyring([]byte("0123456789abcdef0123456789abcdef"))
-	e.app = app.New(e.st, keys, app.Options{
+	e.keys = testKeys(t, map[int][]byte{1: []byte("0123456789abcdef0123456789abcdef")}, map[int][]byte{1: bytes.Repeat([]byte{1}, 32)})
+	e.app = e.newApp(e.keys, nil)
+	return e
+}
+
+// testKeys builds identity's keys: subject keys and KEKs by version (the
+// highest current), fixed index and reporting keys.
+func testKeys(t *testing.T, subjects, keks map[int][]byte) app.Keys {
+	t.Helper()
+	cur := func(m map[int][]byte) int {
+		c := 0
+		for v := range m {
+			c = max(c, v)
+		}
+		return c
+	}
+	sk, err := domain.NewSubjectKeyring(subjects, cur(subjects))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kk, err := vault.NewKEKs(keks, cur(keks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, _ := vault.NewBlindIndex([]byte("a-store-test-blind-index-key-32b"))
+	rk, _ := domain.NewPersonKeyring([]byte("a-store-test-reporting-key-32byt"))
+	return app.Keys{Subjects: sk, Vault: kk, Index: ix, Reporting: rk}
+}
+
+// newApp is the application over e's store with keys (and a matcher, nil
+// for the deterministic one), on e's clock.
+func (e *env) newApp(keys app.Keys, m app.Matcher) *app.Service {
+	return app.New(e.st, keys, app.Options{
 		Now:          func() time.Time { return e.now },
 		OnRegistered: func(o domain.Organisation) { e.seen = append(e.seen, o) },
+		Matcher:      m,
 	})
-	return e
 }
 
 func (e *env) outbox(t *testing.T) []storage.OutboxMessage {
@@ -259,20 +293,23 @@ func TestSubjectRefsAreCountedOnce(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	pat := app.Caller{Organisation: "org_children_demo"}
-	a, err := e.app.SubjectRef(ctx, pat, " 12345 ")
+	register := func(who app.Caller, local string) (string, error) {
+		return e.app.RegisterSubject(ctx, who, domain.Identifiers{LocalID: local})
+	}
+	a, err := register(pat, " 12345 ")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a != "sub_jLGOqFTCUaFZkO-xkPMem0PinPy3yGgF" { // see domain's independent vector
 		t.Fatalf("ref = %s", a)
 	}
-	if b, _ := e.app.SubjectRef(ctx, pat, "12345"); b != a {
+	if b, _ := register(pat, "12345"); b != a {
 		t.Fatal("same local id gave another reference")
 	}
-	if _, err := e.app.SubjectRef(ctx, pat, "67890"); err != nil {
+	if _, err := register(pat, "67890"); err != nil {
 		t.Fatal(err)
 	}
-	other, _ := e.app.SubjectRef(ctx, app.Caller{Organisation: "org_adult_demo"}, "12345")
+	other, _ := register(app.Caller{Organisation: "org_adult_demo"}, "12345")
 	if other == a {
 		t.Fatal("two organisations got the same reference")
 	}
@@ -288,10 +325,10 @@ func TestSubjectRefsAreCountedOnce(t *testing.T) {
 		t.Fatalf("subject_refs has %d rows, want 3", refs)
 	}
 	var ve *app.ValidationError
-	if _, err := e.app.SubjectRef(ctx, pat, "   "); !errors.As(err, &ve) {
+	if _, err := register(pat, "   "); !errors.As(err, &ve) {
 		t.Fatalf("blank local id: err = %v", err)
 	}
 	if n := len(e.outbox(t)); n != 0 {
-		t.Fatalf("subject references announced %d events; they announce none yet", n)
+		t.Fatalf("registering subjects announced %d events; without consent they announce none", n)
 	}
 }

@@ -12,6 +12,48 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for LinkageReviewStatus.
+const (
+	LinkageReviewStatusLinked    LinkageReviewStatus = "linked"
+	LinkageReviewStatusNotLinked LinkageReviewStatus = "not-linked"
+	LinkageReviewStatusPending   LinkageReviewStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the LinkageReviewStatus enum.
+func (e LinkageReviewStatus) Valid() bool {
+	switch e {
+	case LinkageReviewStatusLinked:
+		return true
+	case LinkageReviewStatusNotLinked:
+		return true
+	case LinkageReviewStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LookupPurpose.
+const (
+	DataSubjectRequest LookupPurpose = "data-subject-request"
+	Operations         LookupPurpose = "operations"
+	TransitionJourney  LookupPurpose = "transition-journey"
+)
+
+// Valid indicates whether the value is a known member of the LookupPurpose enum.
+func (e LookupPurpose) Valid() bool {
+	switch e {
+	case DataSubjectRequest:
+		return true
+	case Operations:
+		return true
+	case TransitionJourney:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OrganisationKind.
 const (
 	LocalAuthority OrganisationKind = "local-authority"
@@ -39,6 +81,24 @@ func (e OrganisationKind) Valid() bool {
 	}
 }
 
+// Defines values for ReviewDecisionRequestDecision.
+const (
+	Link   ReviewDecisionRequestDecision = "link"
+	NoLink ReviewDecisionRequestDecision = "no-link"
+)
+
+// Valid indicates whether the value is a known member of the ReviewDecisionRequestDecision enum.
+func (e ReviewDecisionRequestDecision) Valid() bool {
+	switch e {
+	case Link:
+		return true
+	case NoLink:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ServiceLine.
 const (
 	Adult    ServiceLine = "adult"
@@ -59,6 +119,65 @@ func (e ServiceLine) Valid() bool {
 		return false
 	}
 }
+
+// Defines values for ListLinkageReviewsParamsStatus.
+const (
+	ListLinkageReviewsParamsStatusDecided ListLinkageReviewsParamsStatus = "decided"
+	ListLinkageReviewsParamsStatusPending ListLinkageReviewsParamsStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the ListLinkageReviewsParamsStatus enum.
+func (e ListLinkageReviewsParamsStatus) Valid() bool {
+	switch e {
+	case ListLinkageReviewsParamsStatusDecided:
+		return true
+	case ListLinkageReviewsParamsStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// KekRotation defines model for KekRotation.
+type KekRotation struct {
+	// EntriesByVersion Vault entries by key-encryption key version, after the rotation
+	EntriesByVersion map[string]int `json:"entries_by_version"`
+
+	// KekVersion The current version
+	KekVersion int `json:"kek_version"`
+
+	// Rewrapped Entries re-wrapped by this call
+	Rewrapped int `json:"rewrapped"`
+}
+
+// LinkageReview defines model for LinkageReview.
+type LinkageReview struct {
+	CreatedAt time.Time  `json:"created_at"`
+	DecidedAt *time.Time `json:"decided_at,omitempty"`
+
+	// DecidedBy organisation/subject of the operator who decided
+	DecidedBy     *string             `json:"decided_by,omitempty"`
+	Explanations  []string            `json:"explanations"`
+	Id            string              `json:"id"`
+	OrganisationA string              `json:"organisation_a"`
+	OrganisationB string              `json:"organisation_b"`
+	Score         float64             `json:"score"`
+	Status        LinkageReviewStatus `json:"status"`
+	SubjectA      string              `json:"subject_a"`
+	SubjectB      string              `json:"subject_b"`
+}
+
+// LinkageReviewStatus defines model for LinkageReview.Status.
+type LinkageReviewStatus string
+
+// LinkageReviewPage defines model for LinkageReviewPage.
+type LinkageReviewPage struct {
+	NextPageToken *string         `json:"next_page_token,omitempty"`
+	Reviews       []LinkageReview `json:"reviews"`
+}
+
+// LookupPurpose defines model for LookupPurpose.
+type LookupPurpose string
 
 // NewOrganisation defines model for NewOrganisation.
 type NewOrganisation struct {
@@ -85,10 +204,33 @@ type NewSite struct {
 	ServiceLine ServiceLine `json:"service_line"`
 }
 
-// NewSubject defines model for NewSubject.
+// NewSubject A person's identifiers, kept only in the vault. Problems name the
+// failing field but never repeat its value.
 type NewSubject struct {
-	// LocalId The organisation's own id for the person (never stored or logged)
+	// DateOfBirth YYYY-MM-DD
+	DateOfBirth *string `json:"date_of_birth,omitempty"`
+	FamilyName  *string `json:"family_name,omitempty"`
+	GivenName   *string `json:"given_name,omitempty"`
+
+	// LocalId The organisation's own id for the person (surrounding spaces trimmed)
 	LocalId string `json:"local_id"`
+
+	// NhsNumber Ten digits (spaces and hyphens allowed) with a valid modulus 11 check digit
+	NhsNumber *string `json:"nhs_number,omitempty"`
+
+	// NhsNumberVerified True when the organisation traced the NHS number against the
+	// Personal Demographics Service (NHS number status 01). Only
+	// verified numbers link people deterministically.
+	NhsNumberVerified *bool `json:"nhs_number_verified,omitempty"`
+
+	// Postcode A UK postcode
+	Postcode *string `json:"postcode,omitempty"`
+
+	// Sex FHIR AdministrativeGender: female, male, other or unknown
+	Sex *string `json:"sex,omitempty"`
+
+	// Upn Unique Pupil Number (13 characters with a valid check letter)
+	Upn *string `json:"upn,omitempty"`
 }
 
 // Organisation defines model for Organisation.
@@ -114,6 +256,12 @@ type OrganisationPage struct {
 	Organisations []Organisation `json:"organisations"`
 }
 
+// PersonKey defines model for PersonKey.
+type PersonKey struct {
+	PersonKey  string `json:"person_key"`
+	SubjectRef string `json:"subject_ref"`
+}
+
 // Problem defines model for Problem.
 type Problem struct {
 	Detail *string `json:"detail,omitempty"`
@@ -127,6 +275,14 @@ type Problem struct {
 	Type     string  `json:"type"`
 }
 
+// ReviewDecisionRequest defines model for ReviewDecisionRequest.
+type ReviewDecisionRequest struct {
+	Decision ReviewDecisionRequestDecision `json:"decision"`
+}
+
+// ReviewDecisionRequestDecision defines model for ReviewDecisionRequest.Decision.
+type ReviewDecisionRequestDecision string
+
 // ServiceLine defines model for ServiceLine.
 type ServiceLine string
 
@@ -138,6 +294,11 @@ type Site struct {
 	ServiceLine    ServiceLine `json:"service_line"`
 }
 
+// SubjectLookup defines model for SubjectLookup.
+type SubjectLookup struct {
+	LocalId string `json:"local_id"`
+}
+
 // SubjectReference defines model for SubjectReference.
 type SubjectReference struct {
 	SubjectRef string `json:"subject_ref"`
@@ -145,6 +306,16 @@ type SubjectReference struct {
 
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
+
+// ListLinkageReviewsParams defines parameters for ListLinkageReviews.
+type ListLinkageReviewsParams struct {
+	Status    *ListLinkageReviewsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+	PageSize  *int                            `form:"page_size,omitempty" json:"page_size,omitempty"`
+	PageToken *string                         `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
+// ListLinkageReviewsParamsStatus defines parameters for ListLinkageReviews.
+type ListLinkageReviewsParamsStatus string
 
 // ListOrganisationsParams defines parameters for ListOrganisations.
 type ListOrganisationsParams struct {
@@ -158,14 +329,35 @@ type RegisterOrganisationParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// GetPersonKeyParams defines parameters for GetPersonKey.
+type GetPersonKeyParams struct {
+	// Purpose Why the key is needed; recorded in the audit log.
+	Purpose LookupPurpose `form:"purpose" json:"purpose"`
+}
+
+// DecideLinkageReviewJSONRequestBody defines body for DecideLinkageReview for application/json ContentType.
+type DecideLinkageReviewJSONRequestBody = ReviewDecisionRequest
+
 // RegisterOrganisationJSONRequestBody defines body for RegisterOrganisation for application/json ContentType.
 type RegisterOrganisationJSONRequestBody = NewOrganisation
 
 // CreateSubjectReferenceJSONRequestBody defines body for CreateSubjectReference for application/json ContentType.
 type CreateSubjectReferenceJSONRequestBody = NewSubject
 
+// ResolveSubjectJSONRequestBody defines body for ResolveSubject for application/json ContentType.
+type ResolveSubjectJSONRequestBody = SubjectLookup
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// ListLinkageReviews Pairs of subjects the matcher could not settle (operators)
+	// (GET /v1/linkage/reviews)
+	ListLinkageReviews(c *gin.Context, params ListLinkageReviewsParams)
+	// DecideLinkageReview Decide a pending review (operators)
+	// (POST /v1/linkage/reviews/{review_id}/decision)
+	DecideLinkageReview(c *gin.Context, reviewId string)
+	// RotateKek Re-wrap every vault entry's data key under the current key-encryption key (operators)
+	// (POST /v1/operations/kek-rotation)
+	RotateKek(c *gin.Context)
 	// ListOrganisations Every registered organisation, by id (any signed-in staff)
 	// (GET /v1/organisations)
 	ListOrganisations(c *gin.Context, params ListOrganisationsParams)
@@ -175,9 +367,15 @@ type ServerInterface interface {
 	// GetOrganisation One registered organisation (any signed-in staff)
 	// (GET /v1/organisations/{organisation_id})
 	GetOrganisation(c *gin.Context, organisationId string)
-	// CreateSubjectReference The subject reference of one of the caller's organisation's people
+	// CreateSubjectReference Register one of the caller's organisation's people; get their subject reference
 	// (POST /v1/subjects)
 	CreateSubjectReference(c *gin.Context)
+	// ResolveSubject The subject reference of one of the caller's organisation's registered people
+	// (POST /v1/subjects/resolve)
+	ResolveSubject(c *gin.Context)
+	// GetPersonKey The reporting person key of a linked subject, for following their journey
+	// (GET /v1/subjects/{subject_ref}/person-key)
+	GetPersonKey(c *gin.Context, subjectRef string, params GetPersonKeyParams)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -188,6 +386,87 @@ type ServerInterfaceWrapper struct {
 }
 
 type MiddlewareFunc func(c *gin.Context)
+
+// ListLinkageReviews operation middleware
+func (siw *ServerInterfaceWrapper) ListLinkageReviews(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLinkageReviewsParams
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", c.Request.URL.Query(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter status: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", c.Request.URL.Query(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter page_size: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", c.Request.URL.Query(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter page_token: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ListLinkageReviews(c, params)
+}
+
+// DecideLinkageReview operation middleware
+func (siw *ServerInterfaceWrapper) DecideLinkageReview(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "review_id" -------------
+	var reviewId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "review_id", c.Param("review_id"), &reviewId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter review_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.DecideLinkageReview(c, reviewId)
+}
+
+// RotateKek operation middleware
+func (siw *ServerInterfaceWrapper) RotateKek(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.RotateKek(c)
+}
 
 // ListOrganisations operation middleware
 func (siw *ServerInterfaceWrapper) ListOrganisations(c *gin.Context) {
@@ -302,6 +581,55 @@ func (siw *ServerInterfaceWrapper) CreateSubjectReference(c *gin.Context) {
 	siw.Handler.CreateSubjectReference(c)
 }
 
+// ResolveSubject operation middleware
+func (siw *ServerInterfaceWrapper) ResolveSubject(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ResolveSubject(c)
+}
+
+// GetPersonKey operation middleware
+func (siw *ServerInterfaceWrapper) GetPersonKey(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "subject_ref" -------------
+	var subjectRef string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "subject_ref", c.Param("subject_ref"), &subjectRef, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter subject_ref: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetPersonKeyParams
+
+	// ------------- Required query parameter "purpose" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "purpose", c.Request.URL.Query(), &params.Purpose, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter purpose: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetPersonKey(c, subjectRef, params)
+}
+
 // GinServerOptions provides options for the Gin server.
 type GinServerOptions struct {
 	BaseURL      string
@@ -333,4 +661,9 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.POST(options.BaseURL+"/v1/organisations", wrapper.RegisterOrganisation)
 	router.GET(options.BaseURL+"/v1/organisations/:organisation_id", wrapper.GetOrganisation)
 	router.POST(options.BaseURL+"/v1/subjects", wrapper.CreateSubjectReference)
+	router.POST(options.BaseURL+"/v1/subjects/resolve", wrapper.ResolveSubject)
+	router.GET(options.BaseURL+"/v1/subjects/:subject_ref/person-key", wrapper.GetPersonKey)
+	router.GET(options.BaseURL+"/v1/linkage/reviews", wrapper.ListLinkageReviews)
+	router.POST(options.BaseURL+"/v1/linkage/reviews/:review_id/decision", wrapper.DecideLinkageReview)
+	router.POST(options.BaseURL+"/v1/operations/kek-rotation", wrapper.RotateKek)
 }
