@@ -12,7 +12,7 @@ SERVICES := survey consent identity scoring reporting
 GOTEST   ?= go test
 TEST_FLAGS ?= -count=1 -timeout 15m
 
-.PHONY: help run test test-integration vet lint fmt generate generate-check bench charts-check ci tidy clean
+.PHONY: help run test test-integration vet lint fmt generate generate-check fuzz bench charts-check ci tidy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
@@ -53,6 +53,16 @@ generate-check: generate ## Fail if generated files differ from what is committe
 	  echo "Generated code is out of date with api-specs/: run 'make generate' and commit."; \
 	  git diff --stat -- services/*/internal/http/api; exit 1; fi
 
+FUZZTIME ?= 100000x
+# Each fuzz target, as package:Name; `go test -fuzz` takes one target at a time.
+FUZZ_TARGETS := ./services/survey/internal/domain:FuzzValidateAnswers
+
+fuzz: ## Run every fuzz target for FUZZTIME each (executions, bounded)
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+	  go test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
+
 bench: ## Benchmarks (figures go to BENCHMARKS.md)
 	go run ./tools/bench -root . -out .data/bench
 
@@ -63,7 +73,7 @@ charts-check: ## helm lint --strict, render, and strictly decode every document 
 tidy: ## go mod tidy in every module
 	@for m in $(MODULES); do (cd $$m && GOWORK=off go mod tidy); done
 
-ci: generate-check lint test charts-check test-integration ## What CI runs
+ci: generate-check lint test fuzz charts-check test-integration ## What CI runs
 
 clean: ## Remove local data, binaries and caches
 	rm -rf .data .cache/kafka
