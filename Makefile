@@ -12,7 +12,7 @@ SERVICES := survey consent identity scoring reporting
 GOTEST   ?= go test
 TEST_FLAGS ?= -count=1 -timeout 15m
 
-.PHONY: help run test test-integration vet lint fmt generate generate-check fuzz bench charts-check ci tidy clean
+.PHONY: help run test test-integration vet lint fmt generate generate-check fuzz bench bench-pipeline bench-linkage charts-check ci tidy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
@@ -63,8 +63,13 @@ fuzz: ## Run every fuzz target for FUZZTIME each (executions, bounded)
 	  go test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
 	done
 
-bench: ## Benchmarks (figures go to BENCHMARKS.md)
+bench: bench-pipeline bench-linkage ## Benchmarks (figures go to BENCHMARKS.md)
+
+bench-pipeline: ## HTTP submit to counted in reporting, embedded broker and (with POET_TEST_KAFKA_BROKERS) real Kafka, against raw kafka-go
 	go run ./tools/bench -root . -out .data/bench
+
+bench-linkage: ## Identity linkage on 1,000,000 synthetic records per scenario: precision, recall, F1, time, memory
+	go run ./tools/linkbench -records 1000000
 
 charts-check: ## helm lint --strict, render, and strictly decode every document into Kubernetes types
 	bash tools/chartcheck/install-helm.sh
