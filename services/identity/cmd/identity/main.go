@@ -2,8 +2,8 @@
 // registry (seeded at start-up, announced on poet.identity.organisations),
 // the identifier vault and subject references, consent-driven linkage
 // (consuming poet.consent.decisions, announcing on poet.identity.links),
-// journey access, the linkage review queue and key rotation. This file is
-// wiring only.
+// batch probabilistic linkage, journey access, the linkage review queue and
+// key rotation. This file is wiring only.
 package main
 
 import (
@@ -28,6 +28,10 @@ type config struct {
 	// LapseSweep is how often consents that lapsed (a parent's, at the
 	// child's 18th birthday) are looked for, to unlink.
 	LapseSweep time.Duration `env:"IDENTITY_LAPSE_SWEEP_INTERVAL" envDefault:"1h"`
+	// LinkageInterval is how often the batch linkage job reconciles every
+	// eligible subject with the probabilistic engine (it does nothing when
+	// nothing changed since its last run).
+	LinkageInterval time.Duration `env:"IDENTITY_LINKAGE_INTERVAL" envDefault:"1m"`
 	// SeedFile lists organisations to register at start-up (POST body shape).
 	SeedFile string `env:"IDENTITY_SEED_FILE"`
 	// SeedDemo registers the demo organisations with issuers under DemoIssuerBase.
@@ -95,5 +99,6 @@ func run(ctx context.Context) error {
 	svchttp.Register(rt.Server.Engine, application, rt.Verifier)
 	rt.Consume("identity.consent", []string{apispecs.TopicConsentDecisions}, svcevents.ConsentDecisions(application, st))
 	rt.AddWorker(platform.Worker{Name: "consent-lapse-sweep", Run: svcevents.LapseSweeper(application, cfg.LapseSweep, rt.Logger)})
+	rt.AddWorker(platform.Worker{Name: "batch-linkage", Run: svcevents.LinkageJob(application, cfg.LinkageInterval, rt.Logger)})
 	return rt.Run(ctx)
 }

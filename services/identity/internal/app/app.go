@@ -22,6 +22,7 @@ import (
 
 	"poet.local/apispecs"
 	"poet.local/services/identity/internal/domain"
+	"poet.local/services/identity/internal/domain/linkage"
 	"poet.local/services/identity/internal/vault"
 )
 
@@ -105,6 +106,16 @@ type Tx interface {
 	Reviews(status, after string, limit int) ([]domain.Review, error)
 	DeleteReviews(ref string) error
 
+	// LinkageInputs lists every subject eligible for linkage at at (not
+	// erased, scope in force) that has a vault entry, with the entry.
+	LinkageInputs(scope string, at time.Time) ([]LinkageInput, error)
+	// LastLinkageRun returns the latest stored run, or domain.ErrNotFound.
+	LastLinkageRun() (LinkageRun, error)
+	// SaveLinkageRun stores a run and its decisions.
+	SaveLinkageRun(r LinkageRun, decisions []LinkageDecision) error
+	// DeleteLinkageDecisions forgets every decision naming ref (erasure).
+	DeleteLinkageDecisions(ref string) error
+
 	Audit(e AuditEntry) error
 	Announce(...Announcement) error
 }
@@ -162,6 +173,9 @@ type Options struct {
 	Matcher Matcher
 	// Logger gets pseudonymous operational messages only; default slog.Default().
 	Logger *slog.Logger
+	// Linkage configures the batch linkage job's engine; zero means
+	// linkage.DefaultConfig().
+	Linkage linkage.Config
 }
 
 // Keys are identity's secrets. The organisation registry needs none of
@@ -188,6 +202,7 @@ type Service struct {
 	onRegistered func(domain.Organisation)
 	matcher      Matcher
 	log          *slog.Logger
+	linkage      linkage.Config
 }
 
 // New returns the application over a store and identity's keys.
@@ -201,7 +216,10 @@ func New(store Store, keys Keys, o Options) *Service {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Service{store: store, keys: keys, now: o.Now, onRegistered: o.OnRegistered, matcher: o.Matcher, log: o.Logger}
+	if o.Linkage == (linkage.Config{}) {
+		o.Linkage = linkage.DefaultConfig()
+	}
+	return &Service{store: store, keys: keys, now: o.Now, onRegistered: o.OnRegistered, matcher: o.Matcher, log: o.Logger, linkage: o.Linkage}
 }
 
 // timestamp is now in UTC at the precision both databases keep.

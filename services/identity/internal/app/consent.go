@@ -99,7 +99,7 @@ func (s *Service) ApplyConsentWithdrawn(ctx context.Context, tx Tx, ev ConsentWi
 
 // ApplyErasure shreds a subject: it is unlinked if still linked, its vault
 // entry (wrapped data key and ciphertext) and blind indexes are deleted, its
-// consents and reviews forgotten, and subject-erased is announced, all in
+// consents, reviews and linkage decisions forgotten, and subject-erased is announced, all in
 // tx. Only a tombstone remains (reference, organisation, erasure time), so
 // a repeat changes nothing and the person-key lookup can say "erased".
 func (s *Service) ApplyErasure(ctx context.Context, tx Tx, ev ErasureRequested) error {
@@ -127,6 +127,9 @@ func (s *Service) ApplyErasure(ctx context.Context, tx Tx, ev ErasureRequested) 
 		return err
 	}
 	if err := tx.DeleteReviews(sub.Ref); err != nil {
+		return err
+	}
+	if err := tx.DeleteLinkageDecisions(sub.Ref); err != nil {
 		return err
 	}
 	now := s.timestamp()

@@ -18,6 +18,7 @@ const (
 	ActionPersonKey      = "person-key-lookup"
 	ActionKEKRotation    = "kek-rotation"
 	ActionReviewDecision = "linkage-review-decision"
+	ActionLinkageRun     = "linkage-run"
 
 	OutcomeDisclosed = "disclosed"
 	OutcomeNotFound  = "not-found"
@@ -35,7 +36,8 @@ var subjectRefPattern = regexp.MustCompile(`^sub_[0-9A-Za-z_-]{16,64}$`)
 // RegisterSubject keeps a person's identifiers in the vault and returns the
 // caller's organisation's subject reference for them. Registering the same
 // local id again returns the same reference (whichever subject key version
-// made it) and replaces the vault entry. If the subject has linkage consent,
+// made it) and replaces the vault entry, unless only the local id is given:
+// that finds the subject and leaves its identifiers as they are. If the subject has linkage consent,
 // it is linked again on the new identifiers. Nothing here is announced,
 // logged or stored outside the vault except keyed digests.
 func (s *Service) RegisterSubject(ctx context.Context, who Caller, ids domain.Identifiers) (string, error) {
@@ -63,6 +65,16 @@ func (s *Service) RegisterSubject(ctx context.Context, who Caller, ids domain.Id
 			return err
 		}
 		ref = sub.Ref
+		// A local id alone (survey's embedded responses) names the person
+		// without re-stating who they are: it must not wipe the identifiers
+		// the vault holds, nor the links resting on them.
+		if !created && !sub.Erased() && ids.OnlyLocalID() {
+			if _, err := tx.VaultEntry(sub.Ref); err == nil {
+				return nil
+			} else if !errors.Is(err, domain.ErrNotFound) {
+				return err
+			}
+		}
 		changed := false // did what links this subject change?
 		if !created && !sub.Erased() {
 			if old, err := s.open(tx, sub.Ref); err == nil {
@@ -232,15 +244,7 @@ func (s *Service) open(tx Tx, ref string) (domain.Identifiers, error) {
 	if err != nil {
 		return domain.Identifiers{}, err
 	}
-	plain, err := s.keys.Vault.Open(ref, sealed)
-	if err != nil {
-		return domain.Identifiers{}, fmt.Errorf("vault entry of a subject: %w", err)
-	}
-	var ids domain.Identifiers
-	if err := json.Unmarshal(plain, &ids); err != nil {
-		return domain.Identifiers{}, fmt.Errorf("vault entry of a subject: %w", err)
-	}
-	return ids, nil
+	return s.openSealed(ref, sealed)
 }
 
 func (s *Service) audit(who Caller, action, ref, purpose, outcome string) AuditEntry {

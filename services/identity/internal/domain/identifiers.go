@@ -25,6 +25,11 @@ type Identifiers struct {
 	UPN               string `json:"upn,omitempty"`
 }
 
+// OnlyLocalID reports whether nothing but the local id is given.
+func (ids Identifiers) OnlyLocalID() bool {
+	return ids == Identifiers{LocalID: ids.LocalID}
+}
+
 // Sexes are FHIR R4 AdministrativeGender codes: what records hold, not a
 // judgement about the person.
 var Sexes = []string{"female", "male", "other", "unknown"}

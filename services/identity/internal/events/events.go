@@ -118,3 +118,26 @@ func LapseSweeper(a *app.Service, interval time.Duration, log *slog.Logger) func
 		}
 	}
 }
+
+// LinkageJob returns a worker that runs batch linkage (app.RunLinkage) at
+// start and then every interval; a run finding nothing changed is skipped
+// cheaply. A failed run is logged and retried at the next interval.
+func LinkageJob(a *app.Service, interval time.Duration, log *slog.Logger) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if interval <= 0 {
+			interval = time.Minute
+		}
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			if _, err := a.RunLinkage(ctx, app.TriggerSchedule, false); err != nil && ctx.Err() == nil {
+				log.ErrorContext(ctx, "batch linkage failed; retrying next interval", "error", err)
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+		}
+	}
+}

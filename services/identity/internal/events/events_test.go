@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -222,5 +223,48 @@ func TestConsentDecisionsHandler(t *testing.T) {
 	}
 	if _, err := a.Identifiers(ctx, ra); !errors.Is(err, domain.ErrErased) {
 		t.Fatalf("after erasure: %v", err)
+	}
+}
+
+// The batch linkage worker runs at once, then every interval, and stops
+// with its context; an unchanged vault is not linked again.
+func TestLinkageJob(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	db, st, a := identityEnv(t)
+	for _, s := range []struct{ org, local, given string }{{"org_children_demo", "NB-1", "William"}, {"org_adult_demo", "AD-1", "Bill"}} {
+		ref, err := a.RegisterSubject(ctx, app.Caller{Organisation: s.org}, domain.Identifiers{LocalID: s.local, GivenName: s.given,
+			FamilyName: "Hartley", DateOfBirth: "2003-06-21", Sex: "male", Postcode: "NB7 3HQ"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Do(ctx, func(tx app.Tx) error {
+			return a.ApplyConsentRecorded(ctx, tx, app.ConsentRecorded{ConsentID: "cns_" + s.local, OrganisationID: s.org, SubjectRef: ref, Scopes: []string{"cross-service-linkage"}})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- svcevents.LinkageJob(a, 20*time.Millisecond, slog.Default())(ctx) }()
+	count := func(table string) int64 {
+		var n int64
+		db.Table(table).Count(&n)
+		return n
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for count("linkage_runs") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no linkage run")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // several more intervals
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var linked int64
+	db.Model(&storage.OutboxMessage{}).Where("event_type = ?", apispecs.TypeSubjectLinked).Count(&linked)
+	if runs := count("linkage_runs"); runs != 1 || linked != 2 {
+		t.Fatalf("%d runs stored, %d subject-linked announced; want 1 and 2", runs, linked)
 	}
 }

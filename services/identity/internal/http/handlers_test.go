@@ -226,6 +226,7 @@ func TestSignInAndRoles(t *testing.T) {
 		{"POST", "/v1/organisations"}, {"POST", "/v1/subjects"}, {"POST", "/v1/subjects/resolve"},
 		{"GET", "/v1/subjects/sub_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/person-key"}, // no purpose: still 401 first
 		{"GET", "/v1/linkage/reviews"}, {"POST", "/v1/linkage/reviews/lrv_x/decision"}, {"POST", "/v1/operations/kek-rotation"},
+		{"POST", "/v1/linkage/runs"},
 	} {
 		if status, _ := h.call(c.method, c.path, "", body); status != http.StatusUnauthorized {
 			t.Errorf("%s %s without a token: %d, want 401", c.method, c.path, status)
@@ -249,6 +250,7 @@ func TestSignInAndRoles(t *testing.T) {
 		{"children-demo", "pat", "GET", "/v1/linkage/reviews"},
 		{"national-demo", "nat", "POST", "/v1/linkage/reviews/lrv_x/decision"},
 		{"children-demo", "tom", "POST", "/v1/operations/kek-rotation"},
+		{"children-demo", "pat", "POST", "/v1/linkage/runs"},
 	} {
 		body := map[string]any{"local_id": "1"}
 		if c.method == "GET" {

@@ -186,3 +186,17 @@ func notFoundDetail(c *gin.Context) string {
 		return "Your organisation has registered no such subject"
 	}
 }
+
+func (h *Handlers) RunLinkage(c *gin.Context) {
+	who, ok := caller(c, authn.RoleOperator)
+	if !ok {
+		return
+	}
+	run, err := h.app.RunLinkageBy(c.Request.Context(), who)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, api.LinkageRun{Id: run.ID, StartedAt: run.StartedAt.UTC(), FinishedAt: run.FinishedAt.UTC(), Subjects: run.Subjects,
+		Links: run.Links, Reviews: run.Reviews, Linked: run.Linked, Unlinked: run.Unlinked, TriggeredBy: run.TriggeredBy})
+}

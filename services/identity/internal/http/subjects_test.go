@@ -204,3 +204,35 @@ func TestKEKRotationOverHTTP(t *testing.T) {
 		t.Fatalf("rotation: %d %v", status, got)
 	}
 }
+
+func TestLinkageRunOverHTTP(t *testing.T) {
+	h := newHarness(t)
+	william := map[string]any{"local_id": "NB-7", "given_name": "William", "family_name": "Hartley", "date_of_birth": "2003-06-21", "sex": "male", "postcode": "NB7 3HQ"}
+	bill := map[string]any{"local_id": "AD-7", "given_name": "Bill", "family_name": "Hartley", "date_of_birth": "2003-06-21", "sex": "male", "postcode": "NB9 1TX"}
+	_, out := h.call("POST", "/v1/subjects", h.token("children-demo", "pat"), william)
+	a := out["subject_ref"].(string)
+	_, out = h.call("POST", "/v1/subjects", h.token("adult-demo", "pat"), bill)
+	b := out["subject_ref"].(string)
+	h.consent("org_children_demo", a, "cns_A000000000007", "cross-service-linkage")
+	h.consent("org_adult_demo", b, "cns_B000000000007", "cross-service-linkage")
+	before := h.outboxCount()
+
+	status, run := h.call("POST", "/v1/linkage/runs", h.token("national-demo", "ops"), nil)
+	if status != http.StatusOK || run["subjects"] != float64(2) || run["links"] != float64(1) || run["linked"] != float64(2) ||
+		run["triggered_by"] != "operator:org_national_demo/ops" || !strings.HasPrefix(run["id"].(string), "lrn_") {
+		t.Fatalf("run: %d %v", status, run)
+	}
+	if n := h.outboxCount() - before; n != 2 {
+		t.Fatalf("announced %d events, want two subject-linked", n)
+	}
+	raw := toJSON(run)
+	for _, v := range []string{"Hartley", "William", "2003-06-21", "NB7"} {
+		if strings.Contains(raw, v) {
+			t.Fatalf("run reply holds an identifier: %s", raw)
+		}
+	}
+	// Run again: always runs on demand, nothing left to change.
+	if status, again := h.call("POST", "/v1/linkage/runs", h.token("national-demo", "ops"), nil); status != http.StatusOK || again["linked"] != float64(0) {
+		t.Fatalf("second run: %d %v", status, again)
+	}
+}

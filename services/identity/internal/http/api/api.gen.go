@@ -176,6 +176,31 @@ type LinkageReviewPage struct {
 	Reviews       []LinkageReview `json:"reviews"`
 }
 
+// LinkageRun defines model for LinkageRun.
+type LinkageRun struct {
+	FinishedAt time.Time `json:"finished_at"`
+	Id         string    `json:"id"`
+
+	// Linked Subjects announced subject-linked (their person changed)
+	Linked int `json:"linked"`
+
+	// Links Pairs decided link (deterministic
+	Links int `json:"links"`
+
+	// Reviews Pairs in the review band
+	Reviews   int       `json:"reviews"`
+	StartedAt time.Time `json:"started_at"`
+
+	// Subjects Eligible subjects linked over
+	Subjects int `json:"subjects"`
+
+	// TriggeredBy "schedule", or "operator:<organisation>/<subject>"
+	TriggeredBy string `json:"triggered_by"`
+
+	// Unlinked Subjects announced subject-unlinked (their cluster split away)
+	Unlinked int `json:"unlinked"`
+}
+
 // LookupPurpose defines model for LookupPurpose.
 type LookupPurpose string
 
@@ -355,6 +380,9 @@ type ServerInterface interface {
 	// DecideLinkageReview Decide a pending review (operators)
 	// (POST /v1/linkage/reviews/{review_id}/decision)
 	DecideLinkageReview(c *gin.Context, reviewId string)
+	// RunLinkage Run batch linkage now (operators)
+	// (POST /v1/linkage/runs)
+	RunLinkage(c *gin.Context)
 	// RotateKek Re-wrap every vault entry's data key under the current key-encryption key (operators)
 	// (POST /v1/operations/kek-rotation)
 	RotateKek(c *gin.Context)
@@ -453,6 +481,19 @@ func (siw *ServerInterfaceWrapper) DecideLinkageReview(c *gin.Context) {
 	}
 
 	siw.Handler.DecideLinkageReview(c, reviewId)
+}
+
+// RunLinkage operation middleware
+func (siw *ServerInterfaceWrapper) RunLinkage(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.RunLinkage(c)
 }
 
 // RotateKek operation middleware
@@ -665,5 +706,6 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.GET(options.BaseURL+"/v1/subjects/:subject_ref/person-key", wrapper.GetPersonKey)
 	router.GET(options.BaseURL+"/v1/linkage/reviews", wrapper.ListLinkageReviews)
 	router.POST(options.BaseURL+"/v1/linkage/reviews/:review_id/decision", wrapper.DecideLinkageReview)
+	router.POST(options.BaseURL+"/v1/linkage/runs", wrapper.RunLinkage)
 	router.POST(options.BaseURL+"/v1/operations/kek-rotation", wrapper.RotateKek)
 }
