@@ -1,11 +1,15 @@
-// Command survey runs the survey service: instruments, campaigns and
-// responses. This file is wiring only.
+// Command survey runs the survey service: instruments, campaigns,
+// invitations, drafts and responses. This file is wiring only.
 package main
 
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"poet.local/apispecs"
 	"poet.local/libs/platform"
@@ -13,12 +17,17 @@ import (
 	"poet.local/services/survey/internal/app"
 	svcevents "poet.local/services/survey/internal/events"
 	svchttp "poet.local/services/survey/internal/http"
+	"poet.local/services/survey/internal/identityclient"
 	"poet.local/services/survey/internal/instruments"
 	"poet.local/services/survey/internal/store"
 )
 
 type config struct {
 	platform.Config
+	// IdentityURL is where identity answers POST /v1/subjects (embedded
+	// responses turn a local person id into a subject reference there).
+	IdentityURL     string        `env:"IDENTITY_URL" envDefault:"http://127.0.0.1:8083"`
+	IdentityTimeout time.Duration `env:"IDENTITY_TIMEOUT" envDefault:"5s"`
 }
 
 func main() {
@@ -46,7 +55,10 @@ func run(ctx context.Context) error {
 	}
 	st := store.New(rt.DB, svcevents.Announcer(rt.Publish), rt.Notify)
 	application := app.New(st, ins, nil)
+	application.SetSubjectResolver(identityclient.New(cfg.IdentityURL,
+		&http.Client{Timeout: cfg.IdentityTimeout, Transport: otelhttp.NewTransport(http.DefaultTransport)}))
 	svchttp.Register(rt.Server.Engine, application, rt.Verifier)
 	rt.Consume("survey.organisations", []string{apispecs.TopicIdentityOrganisations}, svcevents.Organisations(application, st))
+	rt.Consume("survey.consent", []string{apispecs.TopicConsentDecisions}, svcevents.ConsentDecisions(application, st))
 	return rt.Run(ctx)
 }

@@ -36,8 +36,11 @@ const latestOffset = 14 * time.Hour
 // AnswerPointer is the JSON pointer of the answer to question id (RFC 6901
 // escaped, so any key an API caller sends stays under /answers/).
 func AnswerPointer(id string) string {
-	return "/answers/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(id)
+	return "/answers/" + pointerEscaper.Replace(id)
 }
+
+// pointerEscaper is built once: a Replacer is costly to build and safe to share.
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
 
 // ValidateAnswers checks answers (as decoded from JSON) against the
 // instrument at time now: questions are taken in order and skip logic is
@@ -72,6 +75,40 @@ func (in Instrument) ValidateAnswers(answers map[string]any, now time.Time) []Fi
 			} else {
 				accepted[q.ID] = v
 			}
+		}
+	}
+	var unknown []string
+	for id := range answers {
+		if !known[id] {
+			unknown = append(unknown, id)
+		}
+	}
+	sort.Strings(unknown)
+	for _, id := range unknown {
+		errs = append(errs, FieldError{AnswerPointer(id), "This question is not part of the instrument " + in.Key()})
+	}
+	return errs
+}
+
+// ValidateDraft checks a respondent's unfinished answers: each answer given
+// must fit its question's type (as in ValidateAnswers), and every question
+// must be part of the instrument. Required questions may still be blank and
+// skip logic is not applied, because the respondent may yet change the
+// answers it depends on; ValidateAnswers decides at submission.
+func (in Instrument) ValidateDraft(answers map[string]any, now time.Time) []FieldError {
+	var errs []FieldError
+	known := map[string]bool{}
+	accepted := map[string]any{}
+	for _, q := range in.Questions() {
+		known[q.ID] = true
+		v, given := answers[q.ID]
+		if !given || Blank(v) {
+			continue
+		}
+		if reason := in.checkValue(q, v, accepted, now); reason != "" {
+			errs = append(errs, FieldError{AnswerPointer(q.ID), reason})
+		} else {
+			accepted[q.ID] = v
 		}
 	}
 	var unknown []string

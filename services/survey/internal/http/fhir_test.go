@@ -8,6 +8,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"poet.local/apispecs"
+	"poet.local/services/survey/internal/instruments"
 )
 
 // raw sends a body as is and returns the status, content type and body.
@@ -25,8 +28,12 @@ func raw(t *testing.T, r http.Handler, method, path, token, body string) (int, s
 
 func TestInstrumentsArePublicAsDefinitionsAndQuestionnaires(t *testing.T) {
 	r, _, _, _ := setup(t)
+	shipped, err := instruments.Load(apispecs.Instruments())
+	if err != nil {
+		t.Fatal(err)
+	}
 	code, list := call(t, r, "GET", "/v1/instruments", "", nil, nil)
-	if code != 200 || len(list["instruments"].([]any)) != 8 {
+	if code != 200 || len(list["instruments"].([]any)) != len(shipped) || len(shipped) < 8 {
 		t.Fatalf("list: %d %v", code, list)
 	}
 	code, in := call(t, r, "GET", "/v1/instruments/adult-person/versions/1.0.0", "", nil, nil)

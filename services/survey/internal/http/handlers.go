@@ -1,6 +1,9 @@
 // Package http is the survey service's HTTP adapter: it binds the generated
 // OpenAPI server interface (package api) to the application's use cases and
-// turns their errors into RFC 9457 problems.
+// turns their errors into RFC 9457 problems. Respondents' routes carry only
+// a token in the path; staff routes are behind token verification, a role
+// check per route, and use cases that scope every lookup to the caller's
+// organisation.
 package http
 
 import (
@@ -8,6 +11,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -30,9 +34,15 @@ const maxImportBytes = 1 << 20
 // Instrument definitions are public: respondents' forms are drawn from them.
 var publicRoutes = map[string]bool{
 	"/v1/instruments": true,
-	"/v1/instruments/:instrument_id/versions/:version":      true,
-	"/v1/instruments/:instrument_id/versions/:version/fhir": true,
-	"/v1/campaign-links/:link_token/responses":              true,
+	"/v1/instruments/:instrument_id/versions/:version":              true,
+	"/v1/instruments/:instrument_id/versions/:version/fhir":         true,
+	"/v1/instruments/:instrument_id/versions/:version/csv-template": true,
+	"/v1/campaign-links/:link_token/responses":                      true,
+	"/v1/campaign-links/:link_token/drafts":                         true,
+	"/v1/campaign-links/:link_token/drafts/:draft_token":            true,
+	"/v1/invitations/:invitation_token":                             true,
+	"/v1/invitations/:invitation_token/responses":                   true,
+	"/v1/invitations/:invitation_token/draft":                       true,
 }
 
 const (
@@ -40,7 +50,12 @@ const (
 	noCampaign   = "There is no such campaign in your organisation"
 	noLink       = "There is no such campaign link, or it has been withdrawn"
 	noResponse   = "There is no such response in your organisation"
+	noInvitation = "There is no such invitation: check the link you were sent"
+	noDraft      = "There are no saved answers for this link"
 )
+
+// roleService is the role of a service's client-credentials token.
+const roleService = "service"
 
 // Handlers implements api.ServerInterface.
 type Handlers struct {
@@ -160,6 +175,14 @@ func (h *Handlers) CreateCampaign(c *gin.Context, params api.CreateCampaignParam
 	}
 	req := app.NewCampaign{SiteID: body.SiteId, InstrumentID: body.InstrumentId, InstrumentVersion: body.InstrumentVersion,
 		Name: body.Name, OpensAt: body.OpensAt, ClosesAt: body.ClosesAt}
+	if body.Cohort != nil {
+		req.Cohort = *body.Cohort
+	}
+	if body.Modes != nil {
+		for _, m := range *body.Modes {
+			req.Modes = append(req.Modes, string(m))
+		}
+	}
 	if params.IdempotencyKey != nil {
 		req.IdempotencyKey = *params.IdempotencyKey
 	}
@@ -176,14 +199,17 @@ func (h *Handlers) ListCampaigns(c *gin.Context, params api.ListCampaignsParams)
 	if !ok {
 		return
 	}
-	size, after := 50, ""
+	size, after, cohort := 50, "", ""
 	if params.PageSize != nil {
 		size = *params.PageSize
 	}
 	if params.PageToken != nil {
 		after = *params.PageToken
 	}
-	list, next, err := h.app.Campaigns(c.Request.Context(), who, after, size)
+	if params.Cohort != nil {
+		cohort = *params.Cohort
+	}
+	list, next, err := h.app.Campaigns(c.Request.Context(), who, cohort, after, size)
 	if err != nil {
 		writeError(c, err, noCampaign)
 		return
@@ -208,6 +234,9 @@ func (h *Handlers) SubmitOpenResponse(c *gin.Context, linkToken string, params a
 	if body.Mode != nil {
 		sub.Mode = string(*body.Mode)
 	}
+	if body.DraftToken != nil {
+		sub.DraftToken = *body.DraftToken
+	}
 	if params.IdempotencyKey != nil {
 		sub.IdempotencyKey = *params.IdempotencyKey
 	}
@@ -228,18 +257,45 @@ func caller(c *gin.Context, roles ...string) (app.Caller, bool) {
 	}
 	for _, r := range roles {
 		if p.Has(r) {
-			return app.Caller{Organisation: p.Organisation, Roles: p.Roles}, true
+			return app.Caller{Organisation: p.Organisation, Subject: p.Subject, Roles: p.Roles, Token: bearer(c)}, true
 		}
 	}
 	problem.Write(c, problem.New(http.StatusForbidden, "Your role does not allow this"))
 	return app.Caller{}, false
 }
 
+// bearer is the verified request's token, to forward on the caller's behalf.
+func bearer(c *gin.Context) string {
+	scheme, token, ok := strings.Cut(c.GetHeader("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
 // writeError turns a use case's error into a problem; notFound words a
 // 404 for what the route looks up.
 func writeError(c *gin.Context, err error, notFound string) {
 	var ve *app.ValidationError
+	var de *app.DetailedError
+	var mbe *http.MaxBytesError
 	switch {
+	case errors.As(err, &de) && errors.Is(de.Err, domain.ErrConflict):
+		problem.Write(c, problem.New(http.StatusConflict, de.Detail))
+	case errors.As(err, &mbe):
+		problem.Write(c, problem.New(http.StatusRequestEntityTooLarge, "The request body is too large"))
+	case errors.Is(err, domain.ErrInvitationUsed):
+		problem.Write(c, problem.New(http.StatusConflict, "This invitation has been used: its answers were received already"))
+	case errors.Is(err, domain.ErrExpired):
+		problem.Write(c, problem.New(http.StatusGone, "This link has expired"))
+	case errors.Is(err, domain.ErrDuplicate):
+		problem.Write(c, problem.New(http.StatusConflict, "Someone did the same at the same moment; please try again"))
+	case errors.Is(err, app.ErrIdentityUnavailable):
+		_ = c.Error(err)
+		c.Header("Retry-After", "5")
+		problem.Write(c, problem.New(http.StatusServiceUnavailable, "The identity service cannot be reached just now, so nothing was saved. Please try again shortly."))
+	case errors.Is(err, app.ErrIdentityRefused):
+		problem.Write(c, problem.New(http.StatusForbidden, "The identity service did not let your account register this person (it needs the practitioner role)"))
 	case errors.As(err, &ve):
 		fields := make([]problem.FieldError, len(ve.Fields))
 		for i, f := range ve.Fields {
@@ -257,7 +313,15 @@ func writeError(c *gin.Context, err error, notFound string) {
 }
 
 func toAPICampaign(c domain.Campaign) api.Campaign {
+	modes := c.Modes
+	if len(modes) == 0 {
+		modes = domain.Modes
+	}
+	am := make([]api.Mode, len(modes))
+	for i, m := range modes {
+		am[i] = api.Mode(m)
+	}
 	return api.Campaign{Id: c.ID, OrganisationId: c.OrganisationID, SiteId: c.SiteID, ServiceLine: api.CampaignServiceLine(c.ServiceLine),
-		InstrumentId: c.InstrumentID, InstrumentVersion: c.InstrumentVersion, Name: c.Name, OpensAt: c.OpensAt,
-		ClosesAt: c.ClosesAt, OpenLinkToken: c.OpenLinkToken, CreatedAt: c.CreatedAt.Truncate(time.Microsecond)}
+		InstrumentId: c.InstrumentID, InstrumentVersion: c.InstrumentVersion, Name: c.Name, Cohort: c.Cohort, Modes: am,
+		OpensAt: c.OpensAt, ClosesAt: c.ClosesAt, OpenLinkToken: c.OpenLinkToken, CreatedAt: c.CreatedAt.Truncate(time.Microsecond)}
 }

@@ -4,6 +4,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -27,6 +28,27 @@ func (e CampaignServiceLine) Valid() bool {
 	case CampaignServiceLineChildren:
 		return true
 	case CampaignServiceLineHealth:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EnteredResponseMode.
+const (
+	EnteredResponseModeFaceToFace EnteredResponseMode = "face-to-face"
+	EnteredResponseModePaper      EnteredResponseMode = "paper"
+	EnteredResponseModeTelephone  EnteredResponseMode = "telephone"
+)
+
+// Valid indicates whether the value is a known member of the EnteredResponseMode enum.
+func (e EnteredResponseMode) Valid() bool {
+	switch e {
+	case EnteredResponseModeFaceToFace:
+		return true
+	case EnteredResponseModePaper:
+		return true
+	case EnteredResponseModeTelephone:
 		return true
 	default:
 		return false
@@ -147,6 +169,30 @@ func (e InstrumentDefinitionServiceLines) Valid() bool {
 	}
 }
 
+// Defines values for InvitationStatusStatus.
+const (
+	Closed  InvitationStatusStatus = "closed"
+	Expired InvitationStatusStatus = "expired"
+	Open    InvitationStatusStatus = "open"
+	Used    InvitationStatusStatus = "used"
+)
+
+// Valid indicates whether the value is a known member of the InvitationStatusStatus enum.
+func (e InvitationStatusStatus) Valid() bool {
+	switch e {
+	case Closed:
+		return true
+	case Expired:
+		return true
+	case Open:
+		return true
+	case Used:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Mode.
 const (
 	ModeEmbeddedReview Mode = "embedded-review"
@@ -203,12 +249,16 @@ func (e NewResponseMode) Valid() bool {
 
 // Campaign defines model for Campaign.
 type Campaign struct {
-	ClosesAt          *time.Time `json:"closes_at,omitempty"`
-	CreatedAt         time.Time  `json:"created_at"`
-	Id                string     `json:"id"`
-	InstrumentId      string     `json:"instrument_id"`
-	InstrumentVersion string     `json:"instrument_version"`
-	Name              string     `json:"name"`
+	ClosesAt *time.Time `json:"closes_at,omitempty"`
+
+	// Cohort Empty when the campaign has no cohort
+	Cohort            string    `json:"cohort"`
+	CreatedAt         time.Time `json:"created_at"`
+	Id                string    `json:"id"`
+	InstrumentId      string    `json:"instrument_id"`
+	InstrumentVersion string    `json:"instrument_version"`
+	Modes             []Mode    `json:"modes"`
+	Name              string    `json:"name"`
 
 	// OpenLinkToken Unguessable token of the open link
 	OpenLinkToken  string              `json:"open_link_token"`
@@ -226,6 +276,64 @@ type CampaignPage struct {
 	Campaigns     []Campaign `json:"campaigns"`
 	NextPageToken *string    `json:"next_page_token,omitempty"`
 }
+
+// CampaignReturns defines model for CampaignReturns.
+type CampaignReturns struct {
+	ByDay []DayReturns `json:"by_day"`
+
+	// ByMode Returns per mode, every mode the campaign takes included
+	ByMode     map[string]int64 `json:"by_mode"`
+	CampaignId string           `json:"campaign_id"`
+	Total      int64            `json:"total"`
+}
+
+// DayReturns defines model for DayReturns.
+type DayReturns struct {
+	ByMode map[string]int64 `json:"by_mode"`
+
+	// Day UTC date
+	Day   string `json:"day"`
+	Total int64  `json:"total"`
+}
+
+// Draft defines model for Draft.
+type Draft struct {
+	Answers   map[string]interface{} `json:"answers"`
+	ExpiresAt *time.Time             `json:"expires_at,omitempty"`
+	SavedAt   *time.Time             `json:"saved_at,omitempty"`
+}
+
+// DraftAnswers defines model for DraftAnswers.
+type DraftAnswers struct {
+	// Answers Answers by question id, any subset
+	Answers map[string]interface{} `json:"answers"`
+}
+
+// DraftStarted defines model for DraftStarted.
+type DraftStarted struct {
+	// DraftToken Shown only here; keep it to resume
+	DraftToken string    `json:"draft_token"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+// EmbeddedResponse defines model for EmbeddedResponse.
+type EmbeddedResponse struct {
+	// Answers Answers by question id
+	Answers map[string]interface{} `json:"answers"`
+
+	// LocalPersonId The site's own id for the person; sent to identity only, never kept by survey
+	LocalPersonId string `json:"local_person_id"`
+}
+
+// EnteredResponse defines model for EnteredResponse.
+type EnteredResponse struct {
+	// Answers Answers by question id
+	Answers map[string]interface{} `json:"answers"`
+	Mode    EnteredResponseMode    `json:"mode"`
+}
+
+// EnteredResponseMode defines model for EnteredResponse.Mode.
+type EnteredResponseMode string
 
 // FHIRQuestionnaire A FHIR R4 Questionnaire resource.
 type FHIRQuestionnaire struct {
@@ -254,6 +362,21 @@ type FHIRQuestionnaireResponse struct {
 
 // FHIRQuestionnaireResponseResourceType defines model for FHIRQuestionnaireResponse.ResourceType.
 type FHIRQuestionnaireResponseResourceType string
+
+// ImportResult defines model for ImportResult.
+type ImportResult struct {
+	// Accepted Rows stored now
+	Accepted int `json:"accepted"`
+
+	// Duplicates Rows already stored (an earlier import
+	Duplicates int `json:"duplicates"`
+
+	// Rejected The first 1,000 rows not stored, with why
+	Rejected []RejectedRow `json:"rejected"`
+
+	// RejectedCount Rows not stored
+	RejectedCount int `json:"rejected_count"`
+}
 
 // Instrument defines model for Instrument.
 type Instrument struct {
@@ -298,24 +421,74 @@ type InstrumentList struct {
 	Instruments []Instrument `json:"instruments"`
 }
 
+// InvitationRequest defines model for InvitationRequest.
+type InvitationRequest struct {
+	Count int `json:"count"`
+
+	// ExpiresAt When the invitations stop working; they last as long as the campaign when left out
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// InvitationStatus defines model for InvitationStatus.
+type InvitationStatus struct {
+	// Answers Saved answers, when there are any
+	Answers           *map[string]interface{} `json:"answers,omitempty"`
+	CampaignName      string                  `json:"campaign_name"`
+	ExpiresAt         *time.Time              `json:"expires_at,omitempty"`
+	InstrumentId      string                  `json:"instrument_id"`
+	InstrumentVersion string                  `json:"instrument_version"`
+	SavedAt           *time.Time              `json:"saved_at,omitempty"`
+
+	// Status open: can be answered; used: the response has been given; expired: past its expiry; closed: the campaign is not taking answers
+	Status InvitationStatusStatus `json:"status"`
+}
+
+// InvitationStatusStatus open: can be answered; used: the response has been given; expired: past its expiry; closed: the campaign is not taking answers
+type InvitationStatusStatus string
+
+// IssuedInvitation defines model for IssuedInvitation.
+type IssuedInvitation struct {
+	CampaignId string     `json:"campaign_id"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	Id         string     `json:"id"`
+
+	// Token The invitation token, shown only here: the respondent's link carries it
+	Token string `json:"token"`
+}
+
+// IssuedInvitations defines model for IssuedInvitations.
+type IssuedInvitations struct {
+	Invitations []IssuedInvitation `json:"invitations"`
+}
+
 // Mode defines model for Mode.
 type Mode string
 
 // NewCampaign defines model for NewCampaign.
 type NewCampaign struct {
-	ClosesAt          *time.Time `json:"closes_at,omitempty"`
-	InstrumentId      string     `json:"instrument_id"`
-	InstrumentVersion string     `json:"instrument_version"`
-	Name              string     `json:"name"`
-	OpensAt           *time.Time `json:"opens_at,omitempty"`
-	SiteId            string     `json:"site_id"`
+	ClosesAt *time.Time `json:"closes_at,omitempty"`
+
+	// Cohort A free label grouping campaigns, e.g. annual reviews 2026
+	Cohort            *string `json:"cohort,omitempty"`
+	InstrumentId      string  `json:"instrument_id"`
+	InstrumentVersion string  `json:"instrument_version"`
+
+	// Modes The modes of answering the campaign takes; every mode when left out
+	Modes   *[]Mode    `json:"modes,omitempty"`
+	Name    string     `json:"name"`
+	OpensAt *time.Time `json:"opens_at,omitempty"`
+	SiteId  string     `json:"site_id"`
 }
 
 // NewResponse defines model for NewResponse.
 type NewResponse struct {
 	// Answers Answers by question id
 	Answers map[string]interface{} `json:"answers"`
-	Mode    *NewResponseMode       `json:"mode,omitempty"`
+
+	// DraftToken Open link only: the draft these answers were saved under, deleted with the submission
+	DraftToken *string          `json:"draft_token,omitempty"`
+	Mode       *NewResponseMode `json:"mode,omitempty"`
 }
 
 // NewResponseMode defines model for NewResponse.Mode.
@@ -334,12 +507,31 @@ type Problem struct {
 	Type     string  `json:"type"`
 }
 
+// RejectedRow defines model for RejectedRow.
+type RejectedRow struct {
+	Errors []struct {
+		// Column The failing column; empty for the whole row
+		Column string `json:"column"`
+		Reason string `json:"reason"`
+	} `json:"errors"`
+
+	// Line The file line the row starts on (the header is line 1)
+	Line  int     `json:"line"`
+	RowId *string `json:"row_id,omitempty"`
+}
+
 // ResponseReceipt defines model for ResponseReceipt.
 type ResponseReceipt struct {
 	CampaignId  string    `json:"campaign_id"`
 	Id          string    `json:"id"`
 	SubmittedAt time.Time `json:"submitted_at"`
 }
+
+// CampaignId defines model for CampaignId.
+type CampaignId = string
+
+// DraftToken defines model for DraftToken.
+type DraftToken = string
 
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
@@ -349,6 +541,12 @@ type InstrumentId = string
 
 // InstrumentVersion defines model for InstrumentVersion.
 type InstrumentVersion = string
+
+// InvitationToken defines model for InvitationToken.
+type InvitationToken = string
+
+// LinkToken defines model for LinkToken.
+type LinkToken = string
 
 // SubmitOpenResponseParams defines parameters for SubmitOpenResponse.
 type SubmitOpenResponseParams struct {
@@ -360,10 +558,39 @@ type SubmitOpenResponseParams struct {
 type ListCampaignsParams struct {
 	PageSize  *int    `form:"page_size,omitempty" json:"page_size,omitempty"`
 	PageToken *string `form:"page_token,omitempty" json:"page_token,omitempty"`
+
+	// Cohort Only campaigns with this cohort label
+	Cohort *string `form:"cohort,omitempty" json:"cohort,omitempty"`
 }
 
 // CreateCampaignParams defines parameters for CreateCampaign.
 type CreateCampaignParams struct {
+	// IdempotencyKey A retry with the same key returns the first result and creates nothing new.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SubmitEmbeddedResponseParams defines parameters for SubmitEmbeddedResponse.
+type SubmitEmbeddedResponseParams struct {
+	// IdempotencyKey A retry with the same key returns the first result and creates nothing new.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateInvitationsJSONBody defines parameters for CreateInvitations.
+type CreateInvitationsJSONBody struct {
+	union json.RawMessage
+}
+
+// CreateInvitationsParams defines parameters for CreateInvitations.
+type CreateInvitationsParams struct {
+	// IdempotencyKey A retry with the same key returns the first result and creates nothing new.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateInvitationsJSONBody1 defines parameters for CreateInvitations.
+type CreateInvitationsJSONBody1 = []InvitationRequest
+
+// EnterResponseParams defines parameters for EnterResponse.
+type EnterResponseParams struct {
 	// IdempotencyKey A retry with the same key returns the first result and creates nothing new.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
@@ -376,11 +603,29 @@ type ImportResponseFHIRParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// SubmitInvitationResponseParams defines parameters for SubmitInvitationResponse.
+type SubmitInvitationResponseParams struct {
+	// IdempotencyKey A retry with the same key returns the first result and creates nothing new.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SaveLinkDraftJSONRequestBody defines body for SaveLinkDraft for application/json ContentType.
+type SaveLinkDraftJSONRequestBody = DraftAnswers
+
 // SubmitOpenResponseJSONRequestBody defines body for SubmitOpenResponse for application/json ContentType.
 type SubmitOpenResponseJSONRequestBody = NewResponse
 
 // CreateCampaignJSONRequestBody defines body for CreateCampaign for application/json ContentType.
 type CreateCampaignJSONRequestBody = NewCampaign
+
+// SubmitEmbeddedResponseJSONRequestBody defines body for SubmitEmbeddedResponse for application/json ContentType.
+type SubmitEmbeddedResponseJSONRequestBody = EmbeddedResponse
+
+// CreateInvitationsJSONRequestBody defines body for CreateInvitations for application/json ContentType.
+type CreateInvitationsJSONRequestBody CreateInvitationsJSONBody
+
+// EnterResponseJSONRequestBody defines body for EnterResponse for application/json ContentType.
+type EnterResponseJSONRequestBody = EnteredResponse
 
 // ImportResponseFHIRApplicationFhirPlusJSONRequestBody defines body for ImportResponseFHIR for application/fhir+json ContentType.
 type ImportResponseFHIRApplicationFhirPlusJSONRequestBody = FHIRQuestionnaireResponse
@@ -388,8 +633,85 @@ type ImportResponseFHIRApplicationFhirPlusJSONRequestBody = FHIRQuestionnaireRes
 // ImportResponseFHIRJSONRequestBody defines body for ImportResponseFHIR for application/json ContentType.
 type ImportResponseFHIRJSONRequestBody = FHIRQuestionnaireResponse
 
+// SaveInvitationDraftJSONRequestBody defines body for SaveInvitationDraft for application/json ContentType.
+type SaveInvitationDraftJSONRequestBody = DraftAnswers
+
+// SubmitInvitationResponseJSONRequestBody defines body for SubmitInvitationResponse for application/json ContentType.
+type SubmitInvitationResponseJSONRequestBody = NewResponse
+
+// AsInvitationRequest returns the union data inside the CreateInvitationsJSONBody as a InvitationRequest
+func (t CreateInvitationsJSONBody) AsInvitationRequest() (InvitationRequest, error) {
+	var body InvitationRequest
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromInvitationRequest overwrites any union data inside the CreateInvitationsJSONBody as the provided InvitationRequest
+func (t *CreateInvitationsJSONBody) FromInvitationRequest(v InvitationRequest) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeInvitationRequest performs a merge with any union data inside the CreateInvitationsJSONBody, using the provided InvitationRequest
+func (t *CreateInvitationsJSONBody) MergeInvitationRequest(v InvitationRequest) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsCreateInvitationsJSONBody1 returns the union data inside the CreateInvitationsJSONBody as a CreateInvitationsJSONBody1
+func (t CreateInvitationsJSONBody) AsCreateInvitationsJSONBody1() (CreateInvitationsJSONBody1, error) {
+	var body CreateInvitationsJSONBody1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCreateInvitationsJSONBody1 overwrites any union data inside the CreateInvitationsJSONBody as the provided CreateInvitationsJSONBody1
+func (t *CreateInvitationsJSONBody) FromCreateInvitationsJSONBody1(v CreateInvitationsJSONBody1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeCreateInvitationsJSONBody1 performs a merge with any union data inside the CreateInvitationsJSONBody, using the provided CreateInvitationsJSONBody1
+func (t *CreateInvitationsJSONBody) MergeCreateInvitationsJSONBody1(v CreateInvitationsJSONBody1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t CreateInvitationsJSONBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *CreateInvitationsJSONBody) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// StartLinkDraft Start saving unfinished answers given through an open link
+	// (POST /v1/campaign-links/{link_token}/drafts)
+	StartLinkDraft(c *gin.Context, linkToken LinkToken)
+	// GetLinkDraft The answers saved under an open-link draft token
+	// (GET /v1/campaign-links/{link_token}/drafts/{draft_token})
+	GetLinkDraft(c *gin.Context, linkToken LinkToken, draftToken DraftToken)
+	// SaveLinkDraft Save unfinished answers given through an open link
+	// (PUT /v1/campaign-links/{link_token}/drafts/{draft_token})
+	SaveLinkDraft(c *gin.Context, linkToken LinkToken, draftToken DraftToken)
 	// SubmitOpenResponse Submit answers through an open campaign link
 	// (POST /v1/campaign-links/{link_token}/responses)
 	SubmitOpenResponse(c *gin.Context, linkToken string, params SubmitOpenResponseParams)
@@ -399,18 +721,48 @@ type ServerInterface interface {
 	// CreateCampaign Start a campaign at one of the caller's sites
 	// (POST /v1/campaigns)
 	CreateCampaign(c *gin.Context, params CreateCampaignParams)
+	// SubmitEmbeddedResponse Submit the short set answered during an assessment or review
+	// (POST /v1/campaigns/{campaign_id}/embedded-responses)
+	SubmitEmbeddedResponse(c *gin.Context, campaignId CampaignId, params SubmitEmbeddedResponseParams)
+	// ImportCSV Import a CSV file of paper returns into one of the caller's campaigns
+	// (POST /v1/campaigns/{campaign_id}/imports)
+	ImportCSV(c *gin.Context, campaignId CampaignId)
+	// CreateInvitations Issue single-use invitations to one of the caller's campaigns
+	// (POST /v1/campaigns/{campaign_id}/invitations)
+	CreateInvitations(c *gin.Context, campaignId CampaignId, params CreateInvitationsParams)
+	// EnterResponse Enter a paper, telephone or face-to-face response to one of the caller's campaigns
+	// (POST /v1/campaigns/{campaign_id}/responses)
+	EnterResponse(c *gin.Context, campaignId CampaignId, params EnterResponseParams)
 	// ImportResponseFHIR Enter a response to one of the caller's campaigns as a FHIR R4 QuestionnaireResponse
 	// (POST /v1/campaigns/{campaign_id}/responses/fhir)
 	ImportResponseFHIR(c *gin.Context, campaignId string, params ImportResponseFHIRParams)
+	// GetCampaignReturns How many responses one of the caller's campaigns has had, by mode and by day
+	// (GET /v1/campaigns/{campaign_id}/returns)
+	GetCampaignReturns(c *gin.Context, campaignId CampaignId)
 	// ListInstruments List the instruments this platform can run
 	// (GET /v1/instruments)
 	ListInstruments(c *gin.Context)
 	// GetInstrument One instrument version, as its definition
 	// (GET /v1/instruments/{instrument_id}/versions/{version})
 	GetInstrument(c *gin.Context, instrumentId InstrumentId, version InstrumentVersion)
+	// GetInstrumentCSVTemplate The CSV template for paper returns of one instrument version
+	// (GET /v1/instruments/{instrument_id}/versions/{version}/csv-template)
+	GetInstrumentCSVTemplate(c *gin.Context, instrumentId InstrumentId, version InstrumentVersion)
 	// GetInstrumentQuestionnaire One instrument version as a FHIR R4 Questionnaire
 	// (GET /v1/instruments/{instrument_id}/versions/{version}/fhir)
 	GetInstrumentQuestionnaire(c *gin.Context, instrumentId InstrumentId, version InstrumentVersion)
+	// GetInvitation What an invitation is for, whether it can still be answered, and any saved answers
+	// (GET /v1/invitations/{invitation_token})
+	GetInvitation(c *gin.Context, invitationToken InvitationToken)
+	// GetInvitationDraft The answers saved under an invitation
+	// (GET /v1/invitations/{invitation_token}/draft)
+	GetInvitationDraft(c *gin.Context, invitationToken InvitationToken)
+	// SaveInvitationDraft Save unfinished answers under an invitation
+	// (PUT /v1/invitations/{invitation_token}/draft)
+	SaveInvitationDraft(c *gin.Context, invitationToken InvitationToken)
+	// SubmitInvitationResponse Submit the one response an invitation allows
+	// (POST /v1/invitations/{invitation_token}/responses)
+	SubmitInvitationResponse(c *gin.Context, invitationToken InvitationToken, params SubmitInvitationResponseParams)
 	// ExportResponseFHIR A stored response as a FHIR R4 QuestionnaireResponse
 	// (GET /v1/responses/{response_id}/fhir)
 	ExportResponseFHIR(c *gin.Context, responseId string)
@@ -424,6 +776,99 @@ type ServerInterfaceWrapper struct {
 }
 
 type MiddlewareFunc func(c *gin.Context)
+
+// StartLinkDraft operation middleware
+func (siw *ServerInterfaceWrapper) StartLinkDraft(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "link_token" -------------
+	var linkToken LinkToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "link_token", c.Param("link_token"), &linkToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter link_token: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.StartLinkDraft(c, linkToken)
+}
+
+// GetLinkDraft operation middleware
+func (siw *ServerInterfaceWrapper) GetLinkDraft(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "link_token" -------------
+	var linkToken LinkToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "link_token", c.Param("link_token"), &linkToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter link_token: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Path parameter "draft_token" -------------
+	var draftToken DraftToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "draft_token", c.Param("draft_token"), &draftToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter draft_token: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetLinkDraft(c, linkToken, draftToken)
+}
+
+// SaveLinkDraft operation middleware
+func (siw *ServerInterfaceWrapper) SaveLinkDraft(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "link_token" -------------
+	var linkToken LinkToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "link_token", c.Param("link_token"), &linkToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter link_token: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Path parameter "draft_token" -------------
+	var draftToken DraftToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "draft_token", c.Param("draft_token"), &draftToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter draft_token: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.SaveLinkDraft(c, linkToken, draftToken)
+}
 
 // SubmitOpenResponse operation middleware
 func (siw *ServerInterfaceWrapper) SubmitOpenResponse(c *gin.Context) {
@@ -499,6 +944,14 @@ func (siw *ServerInterfaceWrapper) ListCampaigns(c *gin.Context) {
 		return
 	}
 
+	// ------------- Optional query parameter "cohort" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cohort", c.Request.URL.Query(), &params.Cohort, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter cohort: %w", err), http.StatusBadRequest)
+		return
+	}
+
 	for _, middleware := range siw.HandlerMiddlewares {
 		middleware(c)
 		if c.IsAborted() {
@@ -547,6 +1000,178 @@ func (siw *ServerInterfaceWrapper) CreateCampaign(c *gin.Context) {
 	}
 
 	siw.Handler.CreateCampaign(c, params)
+}
+
+// SubmitEmbeddedResponse operation middleware
+func (siw *ServerInterfaceWrapper) SubmitEmbeddedResponse(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignId CampaignId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", c.Param("campaign_id"), &campaignId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter campaign_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SubmitEmbeddedResponseParams
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Idempotency-Key, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Idempotency-Key: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.SubmitEmbeddedResponse(c, campaignId, params)
+}
+
+// ImportCSV operation middleware
+func (siw *ServerInterfaceWrapper) ImportCSV(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignId CampaignId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", c.Param("campaign_id"), &campaignId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter campaign_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ImportCSV(c, campaignId)
+}
+
+// CreateInvitations operation middleware
+func (siw *ServerInterfaceWrapper) CreateInvitations(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignId CampaignId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", c.Param("campaign_id"), &campaignId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter campaign_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateInvitationsParams
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Idempotency-Key, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Idempotency-Key: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.CreateInvitations(c, campaignId, params)
+}
+
+// EnterResponse operation middleware
+func (siw *ServerInterfaceWrapper) EnterResponse(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignId CampaignId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", c.Param("campaign_id"), &campaignId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter campaign_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params EnterResponseParams
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Idempotency-Key, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Idempotency-Key: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.EnterResponse(c, campaignId, params)
 }
 
 // ImportResponseFHIR operation middleware
@@ -606,6 +1231,31 @@ func (siw *ServerInterfaceWrapper) ImportResponseFHIR(c *gin.Context) {
 	siw.Handler.ImportResponseFHIR(c, campaignId, params)
 }
 
+// GetCampaignReturns operation middleware
+func (siw *ServerInterfaceWrapper) GetCampaignReturns(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignId CampaignId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", c.Param("campaign_id"), &campaignId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter campaign_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetCampaignReturns(c, campaignId)
+}
+
 // ListInstruments operation middleware
 func (siw *ServerInterfaceWrapper) ListInstruments(c *gin.Context) {
 
@@ -653,6 +1303,40 @@ func (siw *ServerInterfaceWrapper) GetInstrument(c *gin.Context) {
 	siw.Handler.GetInstrument(c, instrumentId, version)
 }
 
+// GetInstrumentCSVTemplate operation middleware
+func (siw *ServerInterfaceWrapper) GetInstrumentCSVTemplate(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "instrument_id" -------------
+	var instrumentId InstrumentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "instrument_id", c.Param("instrument_id"), &instrumentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter instrument_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version InstrumentVersion
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", c.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter version: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetInstrumentCSVTemplate(c, instrumentId, version)
+}
+
 // GetInstrumentQuestionnaire operation middleware
 func (siw *ServerInterfaceWrapper) GetInstrumentQuestionnaire(c *gin.Context) {
 
@@ -685,6 +1369,130 @@ func (siw *ServerInterfaceWrapper) GetInstrumentQuestionnaire(c *gin.Context) {
 	}
 
 	siw.Handler.GetInstrumentQuestionnaire(c, instrumentId, version)
+}
+
+// GetInvitation operation middleware
+func (siw *ServerInterfaceWrapper) GetInvitation(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "invitation_token" -------------
+	var invitationToken InvitationToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "invitation_token", c.Param("invitation_token"), &invitationToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter invitation_token: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetInvitation(c, invitationToken)
+}
+
+// GetInvitationDraft operation middleware
+func (siw *ServerInterfaceWrapper) GetInvitationDraft(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "invitation_token" -------------
+	var invitationToken InvitationToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "invitation_token", c.Param("invitation_token"), &invitationToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter invitation_token: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetInvitationDraft(c, invitationToken)
+}
+
+// SaveInvitationDraft operation middleware
+func (siw *ServerInterfaceWrapper) SaveInvitationDraft(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "invitation_token" -------------
+	var invitationToken InvitationToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "invitation_token", c.Param("invitation_token"), &invitationToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter invitation_token: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.SaveInvitationDraft(c, invitationToken)
+}
+
+// SubmitInvitationResponse operation middleware
+func (siw *ServerInterfaceWrapper) SubmitInvitationResponse(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "invitation_token" -------------
+	var invitationToken InvitationToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "invitation_token", c.Param("invitation_token"), &invitationToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter invitation_token: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SubmitInvitationResponseParams
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Idempotency-Key, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Idempotency-Key: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.SubmitInvitationResponse(c, invitationToken, params)
 }
 
 // ExportResponseFHIR operation middleware
@@ -742,9 +1550,22 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.GET(options.BaseURL+"/v1/instruments", wrapper.ListInstruments)
 	router.GET(options.BaseURL+"/v1/instruments/:instrument_id/versions/:version", wrapper.GetInstrument)
 	router.GET(options.BaseURL+"/v1/instruments/:instrument_id/versions/:version/fhir", wrapper.GetInstrumentQuestionnaire)
+	router.GET(options.BaseURL+"/v1/instruments/:instrument_id/versions/:version/csv-template", wrapper.GetInstrumentCSVTemplate)
 	router.GET(options.BaseURL+"/v1/responses/:response_id/fhir", wrapper.ExportResponseFHIR)
 	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/responses/fhir", wrapper.ImportResponseFHIR)
 	router.GET(options.BaseURL+"/v1/campaigns", wrapper.ListCampaigns)
 	router.POST(options.BaseURL+"/v1/campaigns", wrapper.CreateCampaign)
+	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/invitations", wrapper.CreateInvitations)
+	router.GET(options.BaseURL+"/v1/invitations/:invitation_token", wrapper.GetInvitation)
+	router.POST(options.BaseURL+"/v1/invitations/:invitation_token/responses", wrapper.SubmitInvitationResponse)
+	router.GET(options.BaseURL+"/v1/invitations/:invitation_token/draft", wrapper.GetInvitationDraft)
+	router.PUT(options.BaseURL+"/v1/invitations/:invitation_token/draft", wrapper.SaveInvitationDraft)
+	router.POST(options.BaseURL+"/v1/campaign-links/:link_token/drafts", wrapper.StartLinkDraft)
+	router.GET(options.BaseURL+"/v1/campaign-links/:link_token/drafts/:draft_token", wrapper.GetLinkDraft)
+	router.PUT(options.BaseURL+"/v1/campaign-links/:link_token/drafts/:draft_token", wrapper.SaveLinkDraft)
+	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/responses", wrapper.EnterResponse)
+	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/embedded-responses", wrapper.SubmitEmbeddedResponse)
+	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/imports", wrapper.ImportCSV)
+	router.GET(options.BaseURL+"/v1/campaigns/:campaign_id/returns", wrapper.GetCampaignReturns)
 	router.POST(options.BaseURL+"/v1/campaign-links/:link_token/responses", wrapper.SubmitOpenResponse)
 }
