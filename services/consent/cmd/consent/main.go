@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"poet.local/libs/platform"
 	"poet.local/libs/runtime"
@@ -18,6 +19,8 @@ import (
 
 type config struct {
 	platform.Config
+	// LapseSweep is how often consents lapsing at 18 are looked for.
+	LapseSweep time.Duration `env:"CONSENT_LAPSE_SWEEP_INTERVAL" envDefault:"5m"`
 }
 
 func main() {
@@ -40,6 +43,8 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("topics: %w", err)
 	}
 	st := store.New(rt.DB, svcevents.Announcer(rt.Publish), rt.Notify)
-	svchttp.Register(rt.Server.Engine, app.New(st, nil), rt.Verifier)
+	application := app.New(st, nil)
+	svchttp.Register(rt.Server.Engine, application, rt.Verifier)
+	rt.AddWorker(platform.Worker{Name: "consent-lapse-sweep", Run: svcevents.LapseSweeper(application, cfg.LapseSweep, rt.Logger)})
 	return rt.Run(ctx)
 }

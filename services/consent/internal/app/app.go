@@ -1,8 +1,9 @@
 // Package app holds the consent service's use cases: record a decision,
-// withdraw scopes, and take an erasure request. Each change is stored and
-// announced on poet.consent.decisions (keyed by subject reference, so one
-// person's decisions stay in order) in one transaction. Adapters (HTTP,
-// store, events) call in here.
+// withdraw scopes, take an erasure request, export a record as FHIR, and
+// apply the lapse at 18 of a parent's consent to linkage (lapse.go). Each
+// change is stored and announced on poet.consent.decisions (keyed by
+// subject reference, so one person's decisions stay in order) in one
+// transaction. Adapters (HTTP, store, events) call in here.
 package app
 
 import (
@@ -41,6 +42,11 @@ type Tx interface {
 	SubjectConsents(org, subjectRef, after string, limit int, activeOnly bool) ([]domain.Consent, error)
 	// AppendChange saves c's new state and appends ch to its history.
 	AppendChange(c domain.Consent, ch domain.Change) error
+	// SaveState saves c's state (scopes, status, lapse) without a change.
+	SaveState(c domain.Consent) error
+	// DueLapses returns consents of any organisation whose lapse has come
+	// by now and has not been applied, locked for update where possible.
+	DueLapses(now time.Time, limit int) ([]domain.Consent, error)
 	ErasureByIdempotencyKey(org, key string) (domain.ErasureRequest, error)
 	InsertErasure(e domain.ErasureRequest, idempotencyKey string) error
 	Announce(...Announcement) error
@@ -93,6 +99,11 @@ func (s *Service) Record(ctx context.Context, who Caller, d domain.Decision, ide
 	if d.EffectiveAt != nil {
 		t := d.EffectiveAt.UTC().Truncate(time.Microsecond)
 		d.EffectiveAt = &t
+	}
+	if d.SubjectTurns18On != nil {
+		y, m, day := d.SubjectTurns18On.Date()
+		t := time.Date(y, m, day, 0, 0, 0, 0, time.UTC)
+		d.SubjectTurns18On = &t
 	}
 	if fields := d.Validate(now); len(fields) > 0 {
 		detail := "The consent could not be recorded"
@@ -148,6 +159,18 @@ func (s *Service) Withdraw(ctx context.Context, who Caller, consentID string, sc
 			return err
 		}
 		return tx.Announce(consentWithdrawn(c, ch))
+	})
+	return out, err
+}
+
+// Consent returns one of the caller's organisation's consents with its
+// history; another organisation's is reported as absent.
+func (s *Service) Consent(ctx context.Context, who Caller, consentID string) (domain.Consent, error) {
+	var out domain.Consent
+	err := s.store.Do(ctx, func(tx Tx) error {
+		var err error
+		out, err = tx.Consent(who.Organisation, consentID, false)
+		return err
 	})
 	return out, err
 }
@@ -229,17 +252,20 @@ func (s *Service) RequestErasure(ctx context.Context, who Caller, subjectRef, id
 }
 
 func consentRecorded(c domain.Consent) Announcement {
-	return Announcement{Topic: apispecs.TopicConsentDecisions, Key: c.SubjectRef, Type: apispecs.TypeConsentRecorded, Subject: c.SubjectRef,
-		Payload: map[string]any{
-			"consent_id":      c.ID,
-			"organisation_id": c.OrganisationID,
-			"subject_ref":     c.SubjectRef,
-			"scopes":          c.Scopes,
-			"given_by":        c.GivenBy,
-			"method":          c.Method,
-			"policy_version":  c.PolicyVersion,
-			"effective_at":    c.EffectiveAt.Format(time.RFC3339Nano),
-		}}
+	payload := map[string]any{
+		"consent_id":      c.ID,
+		"organisation_id": c.OrganisationID,
+		"subject_ref":     c.SubjectRef,
+		"scopes":          c.Scopes,
+		"given_by":        c.GivenBy,
+		"method":          c.Method,
+		"policy_version":  c.PolicyVersion,
+		"effective_at":    c.EffectiveAt.Format(time.RFC3339Nano),
+	}
+	if c.LapsesAt != nil {
+		payload["lapses_at"] = c.LapsesAt.UTC().Format(time.RFC3339Nano)
+	}
+	return Announcement{Topic: apispecs.TopicConsentDecisions, Key: c.SubjectRef, Type: apispecs.TypeConsentRecorded, Subject: c.SubjectRef, Payload: payload}
 }
 
 func consentWithdrawn(c domain.Consent, ch domain.Change) Announcement {
@@ -273,7 +299,11 @@ func decisionFingerprint(d domain.Decision) string {
 	}
 	scopes := slices.Clone(d.Scopes)
 	slices.Sort(scopes)
-	b, _ := json.Marshal([]any{d.SubjectRef, scopes, d.GivenBy, d.Method, d.PolicyVersion, effective})
+	var turns18 string
+	if d.SubjectTurns18On != nil {
+		turns18 = d.SubjectTurns18On.Format(time.DateOnly)
+	}
+	b, _ := json.Marshal([]any{d.SubjectRef, scopes, d.GivenBy, d.Method, d.PolicyVersion, effective, turns18})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	_ "time/tzdata" // the UK's calendar whatever the host has installed
 	"unicode/utf8"
 )
 
@@ -80,6 +81,28 @@ const (
 	ActionWithdrawn Action = "withdrawn"
 )
 
+// LapseScopes are the scopes a parent's or carer's consent gives only until
+// the young person's 18th birthday (design §4): from then on only the young
+// person can give them (given by self).
+var LapseScopes = []Scope{ScopeCrossServiceLinkage, ScopeTransitionSharing}
+
+// ReasonLapsedAt18 is the history reason of a withdrawal made because a
+// parent's or carer's consent lapsed.
+const ReasonLapsedAt18 = "lapsed at 18"
+
+// LapseSweeper is who the history names for a lapse: no member of staff.
+const LapseSweeper = "system:consent-lapse-sweep"
+
+// ukTime is the clock of the young person's birthday: a lapse falls at the
+// start of the day in the UK, not in UTC.
+var ukTime = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		panic(err) // time/tzdata is embedded below: absence is a build bug
+	}
+	return loc
+}()
+
 // clockSkew is how far in the future an effective time may lie, for clocks
 // a little ahead of ours.
 const clockSkew = 5 * time.Minute
@@ -108,7 +131,8 @@ type Change struct {
 	Status      Status  // the consent's status after the change
 	EffectiveAt time.Time
 	RecordedAt  time.Time
-	RecordedBy  string // the member of staff (token subject)
+	RecordedBy  string // the member of staff (token subject), or LapseSweeper
+	Reason      string // why, when not a person's own decision ("lapsed at 18")
 }
 
 // Consent is one decision about one subject in one organisation.
@@ -124,7 +148,13 @@ type Consent struct {
 	EffectiveAt    time.Time
 	RecordedAt     time.Time
 	UpdatedAt      time.Time
-	History        []Change
+	// LapsesAt is when a parent's or carer's consent to the LapseScopes
+	// ends (the start of the young person's 18th birthday in the UK); nil
+	// when nothing lapses. It is the only date about the person kept here.
+	LapsesAt *time.Time
+	// LapsedAt is when the lapse was applied; nil until then.
+	LapsedAt *time.Time
+	History  []Change
 }
 
 // Decision is what a practitioner records.
@@ -135,6 +165,10 @@ type Decision struct {
 	Method        Method
 	PolicyVersion string
 	EffectiveAt   *time.Time // nil: now
+	// SubjectTurns18On is the date of the young person's 18th birthday,
+	// given with a parent's or carer's consent so that its LapseScopes
+	// lapse then. Only the lapse time derived from it is kept.
+	SubjectTurns18On *time.Time
 }
 
 // Refuses reports whether the decision is a "no": it lacks participation.
@@ -168,7 +202,34 @@ func (d Decision) Validate(now time.Time) []FieldError {
 	if d.EffectiveAt != nil && d.EffectiveAt.After(now.Add(clockSkew)) {
 		add("/effective_at", "A decision cannot take effect in the future")
 	}
+	if d.SubjectTurns18On != nil {
+		effective := now
+		if d.EffectiveAt != nil {
+			effective = *d.EffectiveAt
+		}
+		lapse := LapseTime(*d.SubjectTurns18On)
+		switch {
+		case d.GivenBy != GivenByParentCarer:
+			add("/subject_turns_18_on", "Only a parent's or carer's consent lapses at 18: leave this out when the person or a practitioner gives it")
+		case !lapse.After(effective) && d.grantsLapseScopes():
+			add("/subject_turns_18_on", "The young person is already 18, so only they can agree to cross-service linkage or transition sharing (given by self)")
+		case lapse.After(effective.AddDate(18, 0, 1)):
+			add("/subject_turns_18_on", "This is more than 18 years away: give the date of the young person's 18th birthday")
+		}
+	}
 	return errs
+}
+
+// LapseTime is when consent given by a parent or carer lapses for a young
+// person who turns 18 on the calendar date of turns18: the start of that
+// day in the UK, in UTC.
+func LapseTime(turns18 time.Time) time.Time {
+	y, m, d := turns18.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, ukTime).UTC()
+}
+
+func (d Decision) grantsLapseScopes() bool {
+	return slices.ContainsFunc(d.Scopes, func(s Scope) bool { return slices.Contains(LapseScopes, s) })
 }
 
 // ValidateScopes checks a list of scopes: known, each once, at least one.
@@ -199,12 +260,17 @@ func Record(id, organisationID string, d Decision, now time.Time, by string) Con
 		effective = d.EffectiveAt.UTC()
 	}
 	scopes := canonical(d.Scopes)
-	return Consent{
+	c := Consent{
 		ID: id, OrganisationID: organisationID, SubjectRef: d.SubjectRef, Scopes: scopes,
 		GivenBy: d.GivenBy, Method: d.Method, PolicyVersion: d.PolicyVersion, Status: StatusActive,
 		EffectiveAt: effective, RecordedAt: now, UpdatedAt: now,
 		History: []Change{{Sequence: 1, Action: ActionRecorded, Scopes: scopes, Status: StatusActive, EffectiveAt: effective, RecordedAt: now, RecordedBy: by}},
 	}
+	if d.GivenBy == GivenByParentCarer && d.SubjectTurns18On != nil && d.grantsLapseScopes() {
+		lapse := LapseTime(*d.SubjectTurns18On)
+		c.LapsesAt = &lapse
+	}
+	return c
 }
 
 // Withdraw takes scopes out of force from now and appends the change to the
@@ -213,6 +279,32 @@ func Record(id, organisationID string, d Decision, now time.Time, by string) Con
 // are ignored; when none of the requested ones is, nothing changes and ok
 // is false. The returned change lists the scopes actually withdrawn.
 func (c *Consent) Withdraw(scopes []Scope, now time.Time, by string) (Change, bool) {
+	return c.withdraw(scopes, now, now, by, "")
+}
+
+// LapseDue reports whether c has a lapse that has come and not been applied.
+func (c *Consent) LapseDue(now time.Time) bool {
+	return c.LapsesAt != nil && c.LapsedAt == nil && !now.Before(*c.LapsesAt)
+}
+
+// Lapse applies a due lapse: the LapseScopes still in force are withdrawn,
+// effective at LapsesAt, with ReasonLapsedAt18, and LapsedAt is set. The
+// consent's other scopes stay, and so does a consent the young person gave
+// themselves (a separate record). ok is false when none of the scopes was
+// still in force; LapsedAt is set even then, so the lapse is applied once.
+func (c *Consent) Lapse(now time.Time) (Change, bool) {
+	if !c.LapseDue(now) {
+		return Change{}, false
+	}
+	at := now
+	c.LapsedAt = &at
+	if c.Status != StatusActive {
+		return Change{}, false
+	}
+	return c.withdraw(LapseScopes, *c.LapsesAt, now, LapseSweeper, ReasonLapsedAt18)
+}
+
+func (c *Consent) withdraw(scopes []Scope, effective, now time.Time, by, reason string) (Change, bool) {
 	var out []Scope
 	if slices.Contains(scopes, ScopeParticipation) {
 		out = slices.Clone(c.Scopes)
@@ -237,7 +329,7 @@ func (c *Consent) Withdraw(scopes []Scope, now time.Time, by string) (Change, bo
 		c.Status = StatusWithdrawn
 	}
 	c.UpdatedAt = now
-	ch := Change{Sequence: len(c.History) + 1, Action: ActionWithdrawn, Scopes: out, Status: c.Status, EffectiveAt: now, RecordedAt: now, RecordedBy: by}
+	ch := Change{Sequence: len(c.History) + 1, Action: ActionWithdrawn, Scopes: out, Status: c.Status, EffectiveAt: effective, RecordedAt: now, RecordedBy: by, Reason: reason}
 	c.History = append(c.History, ch)
 	return ch, true
 }

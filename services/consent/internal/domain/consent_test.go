@@ -135,3 +135,109 @@ func TestWithdrawingEveryScopeButParticipationKeepsItActive(t *testing.T) {
 		t.Fatalf("%+v", c)
 	}
 }
+
+func date(y int, m time.Month, d int) *time.Time {
+	t := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	return &t
+}
+
+func TestLapseTimeIsMidnightInTheUK(t *testing.T) {
+	cases := map[time.Time]time.Time{
+		*date(2026, 1, 15): time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC),  // GMT
+		*date(2026, 7, 1):  time.Date(2026, 6, 30, 23, 0, 0, 0, time.UTC), // BST
+		*date(2028, 2, 29): time.Date(2028, 2, 29, 0, 0, 0, 0, time.UTC),  // leap day
+	}
+	for in, want := range cases {
+		if got := LapseTime(in); !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("LapseTime(%s) = %s, want %s", in.Format(time.DateOnly), got, want)
+		}
+	}
+}
+
+func TestTurns18Validation(t *testing.T) {
+	parent := func(turns18 *time.Time, scopes ...Scope) Decision {
+		d := decision()
+		d.SubjectTurns18On = turns18
+		if scopes != nil {
+			d.Scopes = scopes
+		}
+		return d
+	}
+	ok := []Decision{
+		parent(date(2030, 5, 1), AllScopes...),
+		parent(nil, AllScopes...),
+		// Already 18, but nothing that lapses is asked for.
+		parent(date(2020, 5, 1), ScopeParticipation, ScopeLocalReporting),
+	}
+	for i, d := range ok {
+		if errs := d.Validate(now); len(errs) != 0 {
+			t.Errorf("case %d refused: %v", i, errs)
+		}
+	}
+	bad := map[string]Decision{
+		"given by self":         func() Decision { d := parent(date(2030, 5, 1), AllScopes...); d.GivenBy = GivenBySelf; return d }(),
+		"already 18":            parent(date(2025, 3, 4), AllScopes...), // the birthday started this morning
+		"more than 18 years":    parent(date(2043, 3, 6), AllScopes...),
+		"given by practitioner": func() Decision { d := parent(date(2030, 5, 1)); d.GivenBy = GivenByPractitionerOnBehalf; return d }(),
+	}
+	for name, d := range bad {
+		errs := d.Validate(now)
+		if len(errs) != 1 || errs[0].Pointer != "/subject_turns_18_on" {
+			t.Errorf("%s: %+v, want one error at /subject_turns_18_on", name, errs)
+		}
+	}
+}
+
+func TestRecordKeepsOnlyTheLapseTime(t *testing.T) {
+	d := decision()
+	d.Scopes = AllScopes
+	d.SubjectTurns18On = date(2026, 1, 15)
+	c := Record("cns_1", "org_children_demo", d, now, "pat")
+	if c.LapsesAt == nil || !c.LapsesAt.Equal(time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)) || c.LapsedAt != nil {
+		t.Fatalf("lapses at %v lapsed %v", c.LapsesAt, c.LapsedAt)
+	}
+	// Nothing that lapses: no lapse.
+	d.Scopes = []Scope{ScopeParticipation, ScopeLocalReporting}
+	if c := Record("cns_2", "org_children_demo", d, now, "pat"); c.LapsesAt != nil {
+		t.Fatalf("lapse without a lapsing scope: %v", c.LapsesAt)
+	}
+}
+
+func TestLapse(t *testing.T) {
+	d := decision()
+	d.Scopes = AllScopes
+	d.SubjectTurns18On = date(2026, 1, 15)
+	c := Record("cns_1", "org_children_demo", d, now, "pat")
+	// The day before: nothing is due.
+	before := time.Date(2026, 1, 14, 23, 59, 59, 0, time.UTC)
+	if c.LapseDue(before) {
+		t.Fatal("due before the birthday")
+	}
+	if _, ok := c.Lapse(before); ok || c.LapsedAt != nil {
+		t.Fatal("lapsed before the birthday")
+	}
+	sweep := time.Date(2026, 1, 15, 0, 10, 0, 0, time.UTC)
+	if !c.LapseDue(sweep) {
+		t.Fatal("not due on the birthday")
+	}
+	ch, ok := c.Lapse(sweep)
+	want := Change{Sequence: 2, Action: ActionWithdrawn, Scopes: []Scope{ScopeCrossServiceLinkage, ScopeTransitionSharing}, Status: StatusActive,
+		EffectiveAt: time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC), RecordedAt: sweep, RecordedBy: LapseSweeper, Reason: ReasonLapsedAt18}
+	if !ok || !reflect.DeepEqual(ch, want) {
+		t.Fatalf("lapse %+v, want %+v", ch, want)
+	}
+	if !reflect.DeepEqual(c.Scopes, []Scope{ScopeParticipation, ScopeLocalReporting, ScopeNationalBenchmarking}) || c.LapsedAt == nil || !c.LapsedAt.Equal(sweep) {
+		t.Fatalf("after the lapse %+v", c)
+	}
+	if c.LapseDue(sweep.Add(time.Hour)) {
+		t.Fatal("a lapse applies once")
+	}
+
+	// Linkage withdrawn by hand before the birthday: the lapse finds
+	// nothing to withdraw, changes no history, but is marked done.
+	c = Record("cns_2", "org_children_demo", d, now, "pat")
+	c.Withdraw(LapseScopes, now.Add(time.Hour), "pat")
+	if _, ok := c.Lapse(sweep); ok || c.LapsedAt == nil || len(c.History) != 2 {
+		t.Fatalf("lapse after a manual withdrawal: ok %v lapsed %v history %d", ok, c.LapsedAt, len(c.History))
+	}
+}

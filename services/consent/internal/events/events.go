@@ -1,6 +1,7 @@
 // Package events is the consent service's event adapter: it turns the
-// application's announcements into outbox messages. Consent consumes no
-// events: it is where decisions start.
+// application's announcements into outbox messages, and runs the sweep that
+// announces consents lapsing at 18. Consent consumes no events: it is where
+// decisions start.
 package events
 
 import (

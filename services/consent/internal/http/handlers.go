@@ -18,6 +18,7 @@ import (
 	"poet.local/libs/platform/problem"
 	"poet.local/services/consent/internal/app"
 	"poet.local/services/consent/internal/domain"
+	"poet.local/services/consent/internal/domain/fhir"
 	"poet.local/services/consent/internal/http/api"
 	"poet.local/services/consent/internal/store"
 )
@@ -54,6 +55,9 @@ func (h *Handlers) RecordConsent(c *gin.Context, params api.RecordConsentParams)
 	}
 	d := domain.Decision{SubjectRef: body.SubjectRef, Scopes: scopes(body.Scopes), GivenBy: domain.GivenBy(body.GivenBy),
 		Method: domain.Method(body.Method), PolicyVersion: body.PolicyVersion, EffectiveAt: body.EffectiveAt}
+	if body.SubjectTurns18On != nil {
+		d.SubjectTurns18On = &body.SubjectTurns18On.Time
+	}
 	cns, err := h.app.Record(c.Request.Context(), who, d, key)
 	if err != nil {
 		writeError(c, err)
@@ -77,6 +81,24 @@ func (h *Handlers) WithdrawConsent(c *gin.Context, consentID string) {
 		return
 	}
 	c.JSON(http.StatusOK, toAPIConsent(cns))
+}
+
+func (h *Handlers) ExportConsentFHIR(c *gin.Context, consentID string) {
+	who, ok := caller(c, authn.RolePractitioner, authn.RoleAnalyst)
+	if !ok {
+		return
+	}
+	cns, err := h.app.Consent(c.Request.Context(), who, consentID)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	body, err := json.Marshal(fhir.ToConsent(cns))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.Data(http.StatusOK, "application/fhir+json", body)
 }
 
 func (h *Handlers) ListSubjectConsents(c *gin.Context, subjectRef api.SubjectRef, params api.ListSubjectConsentsParams) {
@@ -232,8 +254,11 @@ func toAPIConsent(c domain.Consent) api.Consent {
 	for i, ch := range c.History {
 		history[i] = api.Change{Sequence: ch.Sequence, Action: api.ChangeAction(ch.Action), Scopes: apiScopes(ch.Scopes),
 			Status: api.ChangeStatus(ch.Status), EffectiveAt: ch.EffectiveAt, RecordedAt: ch.RecordedAt}
+		if ch.Reason != "" {
+			history[i].Reason = &ch.Reason
+		}
 	}
 	return api.Consent{Id: c.ID, OrganisationId: c.OrganisationID, SubjectRef: c.SubjectRef, Scopes: apiScopes(c.Scopes),
 		GivenBy: api.GivenBy(c.GivenBy), Method: api.Method(c.Method), PolicyVersion: c.PolicyVersion, Status: api.ConsentStatus(c.Status),
-		EffectiveAt: c.EffectiveAt, RecordedAt: c.RecordedAt, History: history}
+		EffectiveAt: c.EffectiveAt, RecordedAt: c.RecordedAt, LapsesAt: c.LapsesAt, History: history}
 }

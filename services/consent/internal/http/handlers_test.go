@@ -148,6 +148,7 @@ func TestSignInAndRoles(t *testing.T) {
 	routes := []struct{ method, path string }{
 		{"POST", "/v1/consents"}, {"POST", "/v1/consents/cns_01JNX5Z3K2M4N6P8Q0R2S4T6V8/withdrawals"},
 		{"GET", "/v1/subjects/" + ref + "/consents"}, {"POST", "/v1/subjects/" + ref + "/erasure-requests"},
+		{"GET", "/v1/consents/cns_01JNX5Z3K2M4N6P8Q0R2S4T6V8/fhir"},
 	}
 	for _, r := range routes {
 		if status, _ := h.call(r.method, r.path, "", newConsent()); status != http.StatusUnauthorized {
@@ -164,6 +165,8 @@ func TestSignInAndRoles(t *testing.T) {
 		{"children-demo", "tom", "GET", routes[2].path},
 		{"national-demo", "nat", "GET", routes[2].path}, // national sees aggregates only
 		{"national-demo", "ops", "POST", "/v1/consents"},
+		{"children-demo", "tom", "GET", routes[4].path},
+		{"national-demo", "nat", "GET", routes[4].path},
 	}
 	for _, f := range forbidden {
 		if status, p := h.call(f.method, f.path, h.token(f.slug, f.user), map[string]any{"scopes": []string{"participation"}}); status != http.StatusForbidden {

@@ -93,6 +93,8 @@ type consentRow struct {
 	UpdatedAt          time.Time
 	IdempotencyKey     *string
 	RequestFingerprint *string
+	LapsesAt           *time.Time
+	LapsedAt           *time.Time
 }
 
 func (consentRow) TableName() string { return "consents" }
@@ -106,6 +108,7 @@ type changeRow struct {
 	EffectiveAt time.Time
 	RecordedAt  time.Time
 	RecordedBy  string
+	Reason      string
 }
 
 func (changeRow) TableName() string { return "consent_changes" }
@@ -141,7 +144,7 @@ func (t *txn) ConsentByIdempotencyKey(org, key string) (domain.Consent, string, 
 func (t *txn) InsertConsent(c domain.Consent, idempotencyKey, fingerprint string) error {
 	r := consentRow{ID: c.ID, OrganisationID: c.OrganisationID, SubjectRef: c.SubjectRef, Scopes: scopesJSON(c.Scopes),
 		GivenBy: string(c.GivenBy), Method: string(c.Method), PolicyVersion: c.PolicyVersion, Status: string(c.Status),
-		EffectiveAt: c.EffectiveAt, RecordedAt: c.RecordedAt, UpdatedAt: c.UpdatedAt}
+		EffectiveAt: c.EffectiveAt, RecordedAt: c.RecordedAt, UpdatedAt: c.UpdatedAt, LapsesAt: utc(c.LapsesAt), LapsedAt: utc(c.LapsedAt)}
 	if idempotencyKey != "" {
 		r.IdempotencyKey, r.RequestFingerprint = &idempotencyKey, &fingerprint
 	}
@@ -211,7 +214,7 @@ func (t *txn) withHistory(rows []consentRow) ([]domain.Consent, error) {
 			return nil, err
 		}
 		byConsent[ch.ConsentID] = append(byConsent[ch.ConsentID], domain.Change{Sequence: ch.Sequence, Action: domain.Action(ch.Action),
-			Scopes: scopes, Status: domain.Status(ch.Status), EffectiveAt: ch.EffectiveAt.UTC(), RecordedAt: ch.RecordedAt.UTC(), RecordedBy: ch.RecordedBy})
+			Scopes: scopes, Status: domain.Status(ch.Status), EffectiveAt: ch.EffectiveAt.UTC(), RecordedAt: ch.RecordedAt.UTC(), RecordedBy: ch.RecordedBy, Reason: ch.Reason})
 	}
 	for i, r := range rows {
 		scopes, err := parseScopes(r.Scopes)
@@ -220,26 +223,49 @@ func (t *txn) withHistory(rows []consentRow) ([]domain.Consent, error) {
 		}
 		out[i] = domain.Consent{ID: r.ID, OrganisationID: r.OrganisationID, SubjectRef: r.SubjectRef, Scopes: scopes,
 			GivenBy: domain.GivenBy(r.GivenBy), Method: domain.Method(r.Method), PolicyVersion: r.PolicyVersion, Status: domain.Status(r.Status),
-			EffectiveAt: r.EffectiveAt.UTC(), RecordedAt: r.RecordedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), History: byConsent[r.ID]}
+			EffectiveAt: r.EffectiveAt.UTC(), RecordedAt: r.RecordedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+			LapsesAt: utc(r.LapsesAt), LapsedAt: utc(r.LapsedAt), History: byConsent[r.ID]}
 	}
 	return out, nil
 }
 
 func (t *txn) AppendChange(c domain.Consent, ch domain.Change) error {
+	if err := t.SaveState(c); err != nil {
+		return err
+	}
+	return t.insertChange(c.ID, ch)
+}
+
+func (t *txn) SaveState(c domain.Consent) error {
 	res := t.db.Model(&consentRow{}).Where("organisation_id = ? AND id = ?", c.OrganisationID, c.ID).
-		Updates(map[string]any{"scopes": scopesJSON(c.Scopes), "status": string(c.Status), "updated_at": c.UpdatedAt})
+		Updates(map[string]any{"scopes": scopesJSON(c.Scopes), "status": string(c.Status), "updated_at": c.UpdatedAt, "lapsed_at": utc(c.LapsedAt)})
 	if res.Error != nil {
 		return res.Error
 	}
 	if res.RowsAffected != 1 {
 		return fmt.Errorf("store: consent %s vanished during update", c.ID)
 	}
-	return t.insertChange(c.ID, ch)
+	return nil
+}
+
+// DueLapses returns consents, of any organisation, whose lapse has come
+// and not been applied, oldest lapse first. On PostgreSQL the rows are
+// locked and rows another sweep holds are skipped, so replicas share work.
+func (t *txn) DueLapses(now time.Time, limit int) ([]domain.Consent, error) {
+	q := t.db.Where("lapses_at IS NOT NULL AND lapsed_at IS NULL AND lapses_at <= ?", now.UTC()).Order("lapses_at, id").Limit(limit)
+	if t.postgres {
+		q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate, Options: clause.LockingOptionsSkipLocked})
+	}
+	var rows []consentRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	return t.withHistory(rows)
 }
 
 func (t *txn) insertChange(consentID string, ch domain.Change) error {
 	return t.db.Create(&changeRow{ConsentID: consentID, Sequence: ch.Sequence, Action: string(ch.Action), Scopes: scopesJSON(ch.Scopes),
-		Status: string(ch.Status), EffectiveAt: ch.EffectiveAt, RecordedAt: ch.RecordedAt, RecordedBy: ch.RecordedBy}).Error
+		Status: string(ch.Status), EffectiveAt: ch.EffectiveAt, RecordedAt: ch.RecordedAt, RecordedBy: ch.RecordedBy, Reason: ch.Reason}).Error
 }
 
 func (t *txn) ErasureByIdempotencyKey(org, key string) (domain.ErasureRequest, error) {
@@ -297,6 +323,14 @@ func parseScopes(s string) ([]domain.Scope, error) {
 		return nil, fmt.Errorf("store: scopes column: %w", err)
 	}
 	return out, nil
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }
 
 func notFound(err error) error {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
 // Defines values for ChangeAction.
@@ -142,7 +143,10 @@ func (e Scope) Valid() bool {
 type Change struct {
 	Action      ChangeAction `json:"action"`
 	EffectiveAt time.Time    `json:"effective_at"`
-	RecordedAt  time.Time    `json:"recorded_at"`
+
+	// Reason Why, when the change was not a decision by or for the person ("lapsed at 18")
+	Reason     *string   `json:"reason,omitempty"`
+	RecordedAt time.Time `json:"recorded_at"`
 
 	// Scopes The scopes granted (recorded) or withdrawn (withdrawn) by this change
 	Scopes   []Scope `json:"scopes"`
@@ -160,14 +164,17 @@ type ChangeStatus string
 
 // Consent defines model for Consent.
 type Consent struct {
-	EffectiveAt    time.Time `json:"effective_at"`
-	GivenBy        GivenBy   `json:"given_by"`
-	History        []Change  `json:"history"`
-	Id             string    `json:"id"`
-	Method         Method    `json:"method"`
-	OrganisationId string    `json:"organisation_id"`
-	PolicyVersion  string    `json:"policy_version"`
-	RecordedAt     time.Time `json:"recorded_at"`
+	EffectiveAt time.Time `json:"effective_at"`
+	GivenBy     GivenBy   `json:"given_by"`
+	History     []Change  `json:"history"`
+	Id          string    `json:"id"`
+
+	// LapsesAt When a parent's or carer's consent to linkage and transition sharing lapses (the young person's 18th birthday)
+	LapsesAt       *time.Time `json:"lapses_at,omitempty"`
+	Method         Method     `json:"method"`
+	OrganisationId string     `json:"organisation_id"`
+	PolicyVersion  string     `json:"policy_version"`
+	RecordedAt     time.Time  `json:"recorded_at"`
 
 	// Scopes The scopes in force now (empty once withdrawn)
 	Scopes     []Scope       `json:"scopes"`
@@ -212,6 +219,13 @@ type NewConsent struct {
 	// Scopes What the person agreed to; must include participation
 	Scopes     []Scope `json:"scopes"`
 	SubjectRef string  `json:"subject_ref"`
+
+	// SubjectTurns18On Only with given_by parent-carer: the date of the young person's
+	// 18th birthday. Their cross-service-linkage and transition-sharing
+	// consent lapses at the start of that day (UK time). Only the lapse
+	// time is kept. Refused when the young person is already 18 and
+	// either scope is asked for: only they can give it then.
+	SubjectTurns18On *openapi_types.Date `json:"subject_turns_18_on,omitempty"`
 }
 
 // Problem defines model for Problem.
@@ -270,6 +284,9 @@ type ServerInterface interface {
 	// RecordConsent Record a person's consent decision (practitioners)
 	// (POST /v1/consents)
 	RecordConsent(c *gin.Context, params RecordConsentParams)
+	// ExportConsentFHIR One consent as a FHIR R4 Consent resource (practitioners, analysts)
+	// (GET /v1/consents/{consent_id}/fhir)
+	ExportConsentFHIR(c *gin.Context, consentId string)
 	// WithdrawConsent Withdraw some or all scopes of a consent (practitioners)
 	// (POST /v1/consents/{consent_id}/withdrawals)
 	WithdrawConsent(c *gin.Context, consentId string)
@@ -328,6 +345,31 @@ func (siw *ServerInterfaceWrapper) RecordConsent(c *gin.Context) {
 	}
 
 	siw.Handler.RecordConsent(c, params)
+}
+
+// ExportConsentFHIR operation middleware
+func (siw *ServerInterfaceWrapper) ExportConsentFHIR(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "consent_id" -------------
+	var consentId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "consent_id", c.Param("consent_id"), &consentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter consent_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ExportConsentFHIR(c, consentId)
 }
 
 // WithdrawConsent operation middleware
@@ -477,6 +519,7 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 
 	router.POST(options.BaseURL+"/v1/consents", wrapper.RecordConsent)
 	router.POST(options.BaseURL+"/v1/consents/:consent_id/withdrawals", wrapper.WithdrawConsent)
+	router.GET(options.BaseURL+"/v1/consents/:consent_id/fhir", wrapper.ExportConsentFHIR)
 	router.GET(options.BaseURL+"/v1/subjects/:subject_ref/consents", wrapper.ListSubjectConsents)
 	router.POST(options.BaseURL+"/v1/subjects/:subject_ref/erasure-requests", wrapper.RequestErasure)
 }
