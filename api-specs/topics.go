@@ -22,6 +22,7 @@ const (
 	TypeSubjectUnlinked        = "org.poet.identity.subject-unlinked.v1"
 	TypeSubjectErased          = "org.poet.identity.subject-erased.v1"
 	TypeResponseScored         = "org.poet.scoring.response-scored.v1"
+	TypeScoreWithdrawn         = "org.poet.scoring.score-withdrawn.v1"
 )
 
 // Topic describes one topic for creation.

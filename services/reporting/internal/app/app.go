@@ -35,6 +35,9 @@ type Tx interface {
 	SiteOutcomes(siteID, period string) (map[string]domain.OutcomeCounts, error)
 	Returns(period string) ([]domain.ReturnsRow, error)
 	Pipeline() (domain.Pipeline, error)
+
+	ReportTx  // breakdowns, bulk replay and the reads of the full reports (reports.go)
+	ConsentTx // withdrawals and national exclusions (withdrawal.go)
 }
 
 // Store opens units of work.
@@ -116,7 +119,10 @@ func (s *Service) count(tx Tx, c domain.Contribution, delta int) error {
 			return err
 		}
 	}
-	return nil
+	if err := countNationalExclusion(tx, c, delta); err != nil {
+		return err
+	}
+	return countBreakdowns(tx, c, delta)
 }
 
 // InvalidError marks an event the rollups can never count.

@@ -33,8 +33,13 @@ type Contribution struct {
 	InstrumentID, InstrumentVersion, RulesVersion   string
 	Period                                          string
 	PersonKey                                       string
-	Domains                                         []DomainOutcome
-	SubmittedAt, CountedAt                          time.Time
+	// ExcludedNationally: the person withdrew national-benchmarking, so the
+	// contribution counts in its site's reports but not in national figures.
+	ExcludedNationally     bool
+	Domains                []DomainOutcome
+	Groups                 Groups         // breakdowns (groups.go)
+	Process                []ProcessValue // process answers (groups.go)
+	SubmittedAt, CountedAt time.Time
 }
 
 // Check refuses a contribution the rollups cannot count correctly: a bad
@@ -57,7 +62,7 @@ func (c Contribution) Check() error {
 		}
 		seen[d.Domain] = true
 	}
-	return nil
+	return c.checkProcess()
 }
 
 // OutcomeKey addresses one outcome rollup cell.

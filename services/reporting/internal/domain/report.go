@@ -74,6 +74,8 @@ type DomainRow struct {
 	Answered                     Count
 	Counts                       map[string]Count
 	ShareBetter, ShareWorse, Net *float64
+	// ShareBetterCI is the 95% Wilson interval of ShareBetter (stats.go).
+	ShareBetterCI *Interval
 }
 
 // Suppressed lists the withheld figures of the row by name ("answered" and
@@ -131,6 +133,9 @@ func protectDomain(name string, c OutcomeCounts, threshold int) DomainRow {
 	}
 	if better, worse, net, ok := c.Shares(); ok && !anyHidden {
 		row.ShareBetter, row.ShareWorse, row.Net = &better, &worse, &net
+		if ci, err := Wilson(c[OutcomeALotBetter]+c[OutcomeBetter], c.Rated(), Z95); err == nil {
+			row.ShareBetterCI = &ci
+		}
 	}
 	return row
 }

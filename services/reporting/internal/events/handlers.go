@@ -52,7 +52,7 @@ func Organisations(a *app.Service, s *store.Store) libevents.Handler {
 }
 
 // responseScored is the part of api-specs/events/scoring/response-scored.v1.json
-// the rollups count. Groups and process indicators are not counted yet.
+// the rollups count.
 type responseScored struct {
 	ResponseID        string                 `json:"response_id"`
 	OrganisationID    string                 `json:"organisation_id"`
@@ -64,13 +64,21 @@ type responseScored struct {
 	Period            string                 `json:"period"`
 	SubmittedAt       time.Time              `json:"submitted_at"`
 	PersonKey         string                 `json:"person_key"`
+	National          *bool                  `json:"national"` // absent: true
 	Domains           []domain.DomainOutcome `json:"domains"`
+	Groups            domain.Groups          `json:"groups"`
+	Process           []domain.ProcessValue  `json:"process"`
 }
 
-// Scores counts each scored response into the rollups. A result the
-// rollups can never count goes to the dead-letter topic with the reason.
+// Scores counts each scored response into the rollups (a repeat replaces
+// the counted one: a re-score, or a change of national standing) and takes
+// each withdrawn score out again (withdrawal.go). A result the rollups can
+// never count goes to the dead-letter topic with the reason.
 func Scores(a *app.Service, s *store.Store) libevents.Handler {
 	return func(ctx context.Context, tx *gorm.DB, ev libevents.Event) error {
+		if ev.Type == apispecs.TypeScoreWithdrawn {
+			return withdrawScore(a, s, tx, ev)
+		}
 		if ev.Type != apispecs.TypeResponseScored {
 			return nil
 		}
@@ -82,6 +90,8 @@ func Scores(a *app.Service, s *store.Store) libevents.Handler {
 			ResponseID: p.ResponseID, OrganisationID: p.OrganisationID, SiteID: p.SiteID, ServiceLine: p.ServiceLine,
 			InstrumentID: p.InstrumentID, InstrumentVersion: p.InstrumentVersion, RulesVersion: p.RulesVersion,
 			Period: p.Period, PersonKey: p.PersonKey, Domains: p.Domains, SubmittedAt: p.SubmittedAt,
+			ExcludedNationally: p.National != nil && !*p.National,
+			Groups:             p.Groups, Process: p.Process,
 		})
 		var invalid *app.InvalidError
 		if errors.As(err, &invalid) {

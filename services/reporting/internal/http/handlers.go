@@ -5,7 +5,6 @@
 package http
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -36,44 +35,13 @@ func Register(r gin.IRouter, a *app.Service, v *authn.Verifier) {
 	})
 }
 
+// GetSiteReport is the site report with its breakdowns and trend (reports.go).
 func (h *Handlers) GetSiteReport(c *gin.Context, siteID string, params api.GetSiteReportParams) {
-	who, ok := caller(c, authn.RoleAnalyst, authn.RolePractitioner)
+	rep, ok := h.siteReport(c, siteID, params.Period)
 	if !ok {
 		return
 	}
-	period, ok := periodParam(c, params.Period)
-	if !ok {
-		return
-	}
-	rep, err := h.app.SiteReport(c.Request.Context(), who, siteID, period)
-	switch {
-	case errors.Is(err, domain.ErrNotFound):
-		problem.Write(c, problem.New(http.StatusNotFound, "There is no site with this id"))
-		return
-	case errors.Is(err, domain.ErrForbidden):
-		problem.Write(c, problem.New(http.StatusForbidden, "This site belongs to another organisation"))
-		return
-	case err != nil:
-		internal(c, err)
-		return
-	}
-	out := api.SiteReport{SiteId: rep.SiteID, OrganisationId: rep.OrganisationID, Period: optional(rep.Period), Threshold: rep.Threshold,
-		Returns: rep.Returns.Shown(), ReturnsSuppressed: rep.Returns.Suppressed, Domains: make([]api.DomainRow, len(rep.Domains))}
-	for i, d := range rep.Domains {
-		suppressed := d.Suppressed()
-		for j, name := range suppressed {
-			suppressed[j] = strings.ReplaceAll(name, "-", "_") // the JSON field name
-		}
-		out.Domains[i] = api.DomainRow{
-			Domain: d.Domain, Answered: d.Answered.Shown(),
-			ALotBetter: d.Counts[domain.OutcomeALotBetter].Shown(), Better: d.Counts[domain.OutcomeBetter].Shown(),
-			Same: d.Counts[domain.OutcomeSame].Shown(), Worse: d.Counts[domain.OutcomeWorse].Shown(),
-			ALotWorse: d.Counts[domain.OutcomeALotWorse].Shown(), DontKnow: d.Counts[domain.OutcomeDontKnow].Shown(),
-			NotApplicable: d.Counts[domain.OutcomeNotApplicable].Shown(),
-			ShareBetter:   d.ShareBetter, ShareWorse: d.ShareWorse, Net: d.Net, Suppressed: suppressed,
-		}
-	}
-	c.JSON(http.StatusOK, out)
+	c.JSON(http.StatusOK, toAPIFullReport(rep))
 }
 
 func (h *Handlers) GetNationalSummary(c *gin.Context, params api.GetNationalSummaryParams) {

@@ -75,7 +75,9 @@ type contributionRow struct {
 	RulesVersion      string
 	Period            string
 	PersonKey         *string
+	NationalExcluded  bool // withdrew national-benchmarking (withdrawal.go)
 	Domains           []byte
+	Breakdowns        []byte // groups and process answers (rollups_groups.go)
 	SubmittedAt       time.Time
 	CountedAt         time.Time
 }
@@ -143,11 +145,14 @@ func (t *txn) Contribution(responseID string) (domain.Contribution, error) {
 	}
 	c := domain.Contribution{ResponseID: r.ResponseID, OrganisationID: r.OrganisationID, SiteID: r.SiteID, ServiceLine: r.ServiceLine,
 		InstrumentID: r.InstrumentID, InstrumentVersion: r.InstrumentVersion, RulesVersion: r.RulesVersion, Period: r.Period,
-		SubmittedAt: r.SubmittedAt.UTC(), CountedAt: r.CountedAt.UTC()}
+		SubmittedAt: r.SubmittedAt.UTC(), CountedAt: r.CountedAt.UTC(), ExcludedNationally: r.NationalExcluded}
 	if r.PersonKey != nil {
 		c.PersonKey = *r.PersonKey
 	}
 	if err := json.Unmarshal(r.Domains, &c.Domains); err != nil {
+		return domain.Contribution{}, fmt.Errorf("contribution %s: %w", r.ResponseID, err)
+	}
+	if err := decodeBreakdowns(r.Breakdowns, &c); err != nil {
 		return domain.Contribution{}, fmt.Errorf("contribution %s: %w", r.ResponseID, err)
 	}
 	return c, nil
@@ -160,7 +165,8 @@ func (t *txn) SaveContribution(c domain.Contribution) error {
 	}
 	row := contributionRow{ResponseID: c.ResponseID, OrganisationID: c.OrganisationID, SiteID: c.SiteID, ServiceLine: c.ServiceLine,
 		InstrumentID: c.InstrumentID, InstrumentVersion: c.InstrumentVersion, RulesVersion: c.RulesVersion, Period: c.Period,
-		Domains: domains, SubmittedAt: c.SubmittedAt.UTC(), CountedAt: c.CountedAt.UTC()}
+		Domains: domains, Breakdowns: encodeBreakdowns(c), SubmittedAt: c.SubmittedAt.UTC(), CountedAt: c.CountedAt.UTC(),
+		NationalExcluded: c.ExcludedNationally}
 	if c.PersonKey != "" {
 		row.PersonKey = &c.PersonKey
 	}
@@ -229,9 +235,12 @@ func (t *txn) Returns(period string) ([]domain.ReturnsRow, error) {
 		ServiceLine, Region string
 		N                   int64
 	}
+	// National figures leave out what nationally excluded contributions
+	// added (withdrawal.go).
 	q := t.db.Table("rollup_returns AS r").
+		Joins("LEFT JOIN rollup_national_excluded_returns AS x ON x.site_id = r.site_id AND x.period = r.period AND x.instrument_id = r.instrument_id").
 		Joins("LEFT JOIN organisations AS o ON o.id = r.organisation_id").
-		Select("r.service_line AS service_line, COALESCE(o.region, ?) AS region, SUM(r.returns) AS n", UnknownRegion).
+		Select("r.service_line AS service_line, COALESCE(o.region, ?) AS region, SUM(r.returns - COALESCE(x.returns, 0)) AS n", UnknownRegion).
 		Group("r.service_line, o.region")
 	if period != "" {
 		q = q.Where("r.period = ?", period)

@@ -253,7 +253,7 @@ func TestStoreHoldsNoSubjectReferencesOrIdentifiers(t *testing.T) {
 		}
 	}
 	want := []string{"response_id", "organisation_id", "site_id", "service_line", "instrument_id", "instrument_version",
-		"rules_version", "period", "person_key", "domains", "submitted_at", "counted_at"}
+		"rules_version", "period", "person_key", "domains", "submitted_at", "counted_at", "national_excluded", "breakdowns"}
 	if !slices.Equal(columnsOf["contributions"], want) {
 		t.Errorf("contributions columns = %v, want %v", columnsOf["contributions"], want)
 	}

@@ -49,5 +49,6 @@ func run(ctx context.Context) error {
 	svchttp.Register(rt.Server.Engine, application, rt.Verifier)
 	rt.Consume("scoring.responses", []string{apispecs.TopicSurveyResponses}, svcevents.Responses(application, st))
 	rt.Consume("scoring.links", []string{apispecs.TopicIdentityLinks}, svcevents.Links(application, st))
+	rt.Consume("scoring.consent", []string{apispecs.TopicConsentDecisions}, svcevents.ConsentDecisions(application, st))
 	return rt.Run(ctx)
 }

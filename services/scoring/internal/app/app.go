@@ -1,8 +1,10 @@
 // Package app holds the scoring service's use cases: score each submitted
 // response by the active rules of its instrument version and announce the
 // result, keep identity's subject links so linked responses carry a person
-// key, and let an organisation's analysts read their own scored responses.
-// Adapters (HTTP, store, events) call in here.
+// key, honour consent (a score counts where the subject's consent lets it,
+// and withdrawals and erasure take it out again: consent.go), and let an
+// organisation's analysts read their own scored responses. Adapters (HTTP,
+// store, events) call in here.
 package app
 
 import (
@@ -32,6 +34,20 @@ type Tx interface {
 	Link(subjectRef string) (domain.Link, error)
 	SaveLink(domain.Link) error
 	Announce(...Announcement) error
+
+	// Consent (consent.go): the scopes in force of each consent seen, by
+	// consent id, and the subject's scored responses.
+	SubjectConsent(consentID string) (ConsentScopes, error)
+	SaveSubjectConsent(ConsentScopes) error
+	// SubjectConsentScopes lists the scopes in force of each of the
+	// subject's consents seen.
+	SubjectConsentScopes(subjectRef string) ([][]string, error)
+	DeleteSubjectConsents(org, subjectRef string) error
+	// SubjectScores lists the subject's scored responses, oldest first.
+	SubjectScores(subjectRef string) ([]domain.Scored, error)
+	// SaveUse records whether a score is reported and counted nationally.
+	SaveUse(responseID string, reported, national bool) error
+	DeleteScored(responseID string) error
 }
 
 // Store opens units of work.
@@ -90,7 +106,8 @@ func (s *Service) ScoreResponse(tx Tx, r domain.Response) error {
 	if err != nil {
 		return err
 	}
-	scored := domain.Scored{Result: res, ScoredAt: s.now().UTC()}
+	scored := domain.Scored{Result: res, SubjectRef: r.SubjectRef, ScoredAt: s.now().UTC()}
+	use := domain.Everywhere
 	if r.SubjectRef != "" {
 		l, err := tx.Link(r.SubjectRef)
 		switch {
@@ -99,10 +116,14 @@ func (s *Service) ScoreResponse(tx Tx, r domain.Response) error {
 		case !errors.Is(err, domain.ErrNotFound):
 			return err
 		}
+		if use, err = s.useOf(tx, r.SubjectRef); err != nil {
+			return err
+		}
 	}
+	scored.Reported, scored.National = use.Local, use.National
 	inserted, err := tx.InsertScored(scored)
-	if err != nil || !inserted {
-		return err
+	if err != nil || !inserted || !scored.Reported {
+		return err // a score the person's consent keeps out of reports is not announced
 	}
 	return tx.Announce(responseScored(scored))
 }
@@ -123,7 +144,8 @@ func (s *Service) RecordLink(tx Tx, l domain.Link) error {
 }
 
 // Score returns a scored response of the caller's organisation. Another
-// organisation's response is reported as absent, so ids cannot be probed.
+// organisation's response is reported as absent, so ids cannot be probed,
+// and so is one the person's consent keeps out of reports.
 func (s *Service) Score(ctx context.Context, who Caller, responseID string) (domain.Scored, error) {
 	var out domain.Scored
 	err := s.store.Do(ctx, func(tx Tx) error {
@@ -131,8 +153,8 @@ func (s *Service) Score(ctx context.Context, who Caller, responseID string) (dom
 		if err != nil {
 			return err
 		}
-		if sc.OrganisationID != who.Organisation {
-			return domain.ErrNotFound
+		if sc.OrganisationID != who.Organisation || !sc.Reported {
+			return domain.ErrNotFound // withheld from reports: not shown either
 		}
 		out = sc
 		return nil
@@ -143,7 +165,7 @@ func (s *Service) Score(ctx context.Context, who Caller, responseID string) (dom
 // responseScored is the announcement of s. Its key is the person key when
 // linked, so one person's scores stay in order, else the response id.
 func responseScored(s domain.Scored) Announcement {
-	payload := scoredPayload{Result: s.Result}
+	payload := scoredPayload{Result: s.Result, National: s.National}
 	key := s.ResponseID
 	if s.PersonKey != "" {
 		payload.PersonKey = s.PersonKey
@@ -156,4 +178,5 @@ func responseScored(s domain.Scored) Announcement {
 type scoredPayload struct {
 	domain.Result
 	PersonKey string `json:"person_key,omitempty"`
+	National  bool   `json:"national"`
 }

@@ -33,6 +33,7 @@ type Rules struct {
 	Groups            map[string]string `json:"groups"` // group name -> question id
 	Outcomes          []OutcomeRule     `json:"outcomes"`
 	Process           []ProcessRule     `json:"process"`
+	Measures          []MeasureRule     `json:"measures,omitempty"`
 }
 
 // OutcomeRule maps an outcome question to a domain and its Care Act 2014
@@ -117,6 +118,21 @@ func (r Rules) Check() error {
 			return fmt.Errorf("rules %s: indicator %q is scored twice", r.Key(), p.Indicator)
 		}
 		indicators[p.Indicator] = true
+	}
+	measures := map[string]bool{}
+	for _, m := range r.Measures {
+		if err := m.check(); err != nil {
+			return fmt.Errorf("rules %s: %w", r.Key(), err)
+		}
+		if measures[m.Measure] {
+			return fmt.Errorf("rules %s: measure %q is scored twice", r.Key(), m.Measure)
+		}
+		measures[m.Measure] = true
+		for _, q := range m.Questions {
+			if err := useQuestion(q); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -85,6 +85,7 @@ type Result struct {
 	Groups            Groups          `json:"groups"`
 	Domains           []DomainOutcome `json:"domains"`
 	Process           []ProcessValue  `json:"process"`
+	Measures          []MeasureValue  `json:"measures,omitempty"`
 }
 
 // AnswerError says which answer cannot be scored and why. Retrying cannot
@@ -187,6 +188,11 @@ func Score(rules Rules, r Response) (Result, error) {
 		}
 		res.Process = append(res.Process, ProcessValue{Indicator: p.Indicator, Value: v})
 	}
+	measures, err := scoreMeasures(rules.Measures, r.Answers)
+	if err != nil {
+		return Result{}, err
+	}
+	res.Measures = measures
 	return res, nil
 }
 

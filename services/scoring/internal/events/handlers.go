@@ -1,6 +1,7 @@
 // Package events is the scoring service's event adapter: it turns consumed
-// CloudEvents (survey's responses, identity's links) into use-case calls and
-// the application's announcements into outbox messages.
+// CloudEvents (survey's responses and withdrawals, identity's links,
+// consent's decisions) into use-case calls and the application's
+// announcements into outbox messages.
 package events
 
 import (
@@ -47,13 +48,17 @@ type responseSubmitted struct {
 	Answers           map[string]any `json:"answers"`
 }
 
-// Responses scores each submitted response. A response nothing can score
-// (no rules for its instrument version, an answer off its scale) goes to the
-// dead-letter topic with the reason; anything else is retried.
+// Responses scores each submitted response and drops the score of each
+// withdrawn one (see withdrawn). A response nothing can score (no rules for
+// its instrument version, an answer off its scale) goes to the dead-letter
+// topic with the reason; anything else is retried.
 func Responses(a *app.Service, s *store.Store) libevents.Handler {
 	return func(ctx context.Context, tx *gorm.DB, ev libevents.Event) error {
+		if ev.Type == apispecs.TypeResponseWithdrawn {
+			return withdrawn(ctx, a, s, tx, ev)
+		}
 		if ev.Type != apispecs.TypeResponseSubmitted {
-			return nil // withdrawals are not scoring's to apply yet
+			return nil
 		}
 		var p responseSubmitted
 		if err := json.Unmarshal(ev.Data, &p); err != nil {
@@ -82,7 +87,8 @@ type link struct {
 }
 
 // Links keeps subject reference -> person key: set on subject-linked,
-// cleared on subject-unlinked and subject-erased.
+// cleared on subject-unlinked and subject-erased; on subject-erased the
+// subject's scores are deleted and withdrawn as well.
 func Links(a *app.Service, s *store.Store) libevents.Handler {
 	return func(ctx context.Context, tx *gorm.DB, ev libevents.Event) error {
 		switch ev.Type {
@@ -101,6 +107,14 @@ func Links(a *app.Service, s *store.Store) libevents.Handler {
 			}
 			l.PersonKey = p.PersonKey
 		}
-		return a.RecordLink(s.InTx(ctx, tx), l)
+		t := s.InTx(ctx, tx)
+		if err := a.RecordLink(t, l); err != nil {
+			return err
+		}
+		if ev.Type == apispecs.TypeSubjectErased {
+			// Identity shredded the subject: their scores go too.
+			return a.EraseSubject(t, p.OrganisationID, p.SubjectRef)
+		}
+		return nil
 	}
 }

@@ -60,6 +60,13 @@ func (h *Handlers) ListRules(c *gin.Context) {
 		for i, p := range r.Process {
 			rs.Process[i] = api.ProcessRule{Question: p.Question, Indicator: p.Indicator}
 		}
+		if len(r.Measures) > 0 {
+			ms := make([]api.MeasureRule, len(r.Measures))
+			for i, m := range r.Measures {
+				ms[i] = api.MeasureRule{Measure: m.Measure, Method: api.MeasureRuleMethod(m.Method), Questions: m.Questions}
+			}
+			rs.Measures = &ms
+		}
 		out.RuleSets = append(out.RuleSets, rs)
 	}
 	c.JSON(http.StatusOK, out)
@@ -115,6 +122,17 @@ func toAPIScored(s domain.Scored) api.ScoredResponse {
 	}
 	for i, p := range s.Process {
 		out.Process[i] = api.ProcessValue{Indicator: p.Indicator, Value: api.ProcessValueValue(p.Value)}
+	}
+	if len(s.Measures) > 0 {
+		ms := make([]api.MeasureValue, len(s.Measures))
+		for i, m := range s.Measures {
+			ms[i] = api.MeasureValue{Measure: m.Measure, Method: api.MeasureValueMethod(m.Method), Value: m.Value, Raw: m.Raw}
+			if m.Band != "" {
+				b := api.MeasureValueBand(m.Band)
+				ms[i].Band = &b
+			}
+		}
+		out.Measures = &ms
 	}
 	return out
 }

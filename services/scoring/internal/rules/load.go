@@ -90,10 +90,13 @@ type instrument struct {
 }
 
 type question struct {
-	ID            string `json:"id"`
-	Type          string `json:"type"`
-	Domain        string `json:"domain"`
-	WellbeingArea string `json:"wellbeing_area"`
+	ID            string   `json:"id"`
+	Type          string   `json:"type"`
+	Domain        string   `json:"domain"`
+	WellbeingArea string   `json:"wellbeing_area"`
+	Min           *float64 `json:"min"`
+	Max           *float64 `json:"max"`
+	Labels        []string `json:"labels"`
 }
 
 func (in instrument) check(r domain.Rules) error {
@@ -130,6 +133,29 @@ func (in instrument) check(r domain.Rules) error {
 	for _, p := range r.Process {
 		if _, err := want(p.Question, "process"); err != nil {
 			return err
+		}
+	}
+	// A validated measure is only valid on its own response scale: ONS4
+	// items 0-10, SWEMWBS items rated 1-5.
+	for _, m := range r.Measures {
+		for _, id := range m.Questions {
+			if m.Method == domain.MethodSWEMWBS {
+				q, err := want(id, "rating")
+				if err != nil {
+					return err
+				}
+				if len(q.Labels) != 5 {
+					return fmt.Errorf("measure %s: question %q has %d rating points, SWEMWBS needs 5", m.Measure, id, len(q.Labels))
+				}
+				continue
+			}
+			q, err := want(id, "scale")
+			if err != nil {
+				return err
+			}
+			if q.Min == nil || q.Max == nil || *q.Min != 0 || *q.Max != 10 {
+				return fmt.Errorf("measure %s: question %q must be a 0-10 scale", m.Measure, id)
+			}
 		}
 	}
 	return nil

@@ -85,6 +85,9 @@ type scoredRow struct {
 	Period            string
 	Result            []byte
 	PersonKey         *string
+	SubjectRef        *string // scoring's own store only; never announced
+	Reported          bool
+	National          bool
 	SubmittedAt       time.Time
 	ScoredAt          time.Time
 }
@@ -108,7 +111,8 @@ func (t *txn) InsertScored(s domain.Scored) (bool, error) {
 	}
 	row := scoredRow{ResponseID: s.ResponseID, OrganisationID: s.OrganisationID, SiteID: s.SiteID, ServiceLine: s.ServiceLine,
 		InstrumentID: s.InstrumentID, InstrumentVersion: s.InstrumentVersion, RulesVersion: s.RulesVersion, Period: s.Period,
-		Result: result, PersonKey: optional(s.PersonKey), SubmittedAt: s.SubmittedAt.UTC(), ScoredAt: s.ScoredAt.UTC()}
+		Result: result, PersonKey: optional(s.PersonKey), SubjectRef: optional(s.SubjectRef), Reported: s.Reported, National: s.National,
+		SubmittedAt: s.SubmittedAt.UTC(), ScoredAt: s.ScoredAt.UTC()}
 	res := t.db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "response_id"}}, DoNothing: true}).Create(&row)
 	if res.Error != nil {
 		return false, res.Error
@@ -121,11 +125,16 @@ func (t *txn) Scored(responseID string) (domain.Scored, error) {
 	if err := t.db.Take(&r, "response_id = ?", responseID).Error; err != nil {
 		return domain.Scored{}, notFound(err)
 	}
+	return r.domain()
+}
+
+func (r scoredRow) domain() (domain.Scored, error) {
 	var res domain.Result
 	if err := json.Unmarshal(r.Result, &res); err != nil {
 		return domain.Scored{}, fmt.Errorf("scored response %s: %w", r.ResponseID, err)
 	}
-	return domain.Scored{Result: res, PersonKey: deref(r.PersonKey), ScoredAt: r.ScoredAt.UTC()}, nil
+	return domain.Scored{Result: res, PersonKey: deref(r.PersonKey), SubjectRef: deref(r.SubjectRef), Reported: r.Reported,
+		National: r.National, ScoredAt: r.ScoredAt.UTC()}, nil
 }
 
 func (t *txn) Link(subjectRef string) (domain.Link, error) {

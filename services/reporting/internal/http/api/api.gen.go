@@ -12,6 +12,90 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for BreakdownGroup.
+const (
+	AgeBand       BreakdownGroup = "age_band"
+	BudgetHolding BreakdownGroup = "budget_holding"
+	Mode          BreakdownGroup = "mode"
+	PrimaryNeed   BreakdownGroup = "primary_need"
+)
+
+// Valid indicates whether the value is a known member of the BreakdownGroup enum.
+func (e BreakdownGroup) Valid() bool {
+	switch e {
+	case AgeBand:
+		return true
+	case BudgetHolding:
+		return true
+	case Mode:
+		return true
+	case PrimaryNeed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ComparatorPosition.
+const (
+	ComparatorPositionAbove95     ComparatorPosition = "above-95"
+	ComparatorPositionAbove998    ComparatorPosition = "above-99.8"
+	ComparatorPositionBelow95     ComparatorPosition = "below-95"
+	ComparatorPositionBelow998    ComparatorPosition = "below-99.8"
+	ComparatorPositionNotCompared ComparatorPosition = "not-compared"
+	ComparatorPositionWithin      ComparatorPosition = "within"
+)
+
+// Valid indicates whether the value is a known member of the ComparatorPosition enum.
+func (e ComparatorPosition) Valid() bool {
+	switch e {
+	case ComparatorPositionAbove95:
+		return true
+	case ComparatorPositionAbove998:
+		return true
+	case ComparatorPositionBelow95:
+		return true
+	case ComparatorPositionBelow998:
+		return true
+	case ComparatorPositionNotCompared:
+		return true
+	case ComparatorPositionWithin:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FunnelSitePosition.
+const (
+	FunnelSitePositionAbove95     FunnelSitePosition = "above-95"
+	FunnelSitePositionAbove998    FunnelSitePosition = "above-99.8"
+	FunnelSitePositionBelow95     FunnelSitePosition = "below-95"
+	FunnelSitePositionBelow998    FunnelSitePosition = "below-99.8"
+	FunnelSitePositionNotCompared FunnelSitePosition = "not-compared"
+	FunnelSitePositionWithin      FunnelSitePosition = "within"
+)
+
+// Valid indicates whether the value is a known member of the FunnelSitePosition enum.
+func (e FunnelSitePosition) Valid() bool {
+	switch e {
+	case FunnelSitePositionAbove95:
+		return true
+	case FunnelSitePositionAbove998:
+		return true
+	case FunnelSitePositionBelow95:
+		return true
+	case FunnelSitePositionBelow998:
+		return true
+	case FunnelSitePositionNotCompared:
+		return true
+	case FunnelSitePositionWithin:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ServiceLineReturnsServiceLine.
 const (
 	Adult    ServiceLineReturnsServiceLine = "adult"
@@ -32,6 +116,99 @@ func (e ServiceLineReturnsServiceLine) Valid() bool {
 		return false
 	}
 }
+
+// AssociationRow defines model for AssociationRow.
+type AssociationRow struct {
+	Domain          string    `json:"domain"`
+	Indicator       string    `json:"indicator"`
+	NotYesBetter    *int      `json:"not_yes_better"`
+	NotYesNotBetter *int      `json:"not_yes_not_better"`
+	OddsRatio       *float64  `json:"odds_ratio,omitempty"`
+	OddsRatioCi     *Interval `json:"odds_ratio_ci,omitempty"`
+	Suppressed      []string  `json:"suppressed"`
+	Total           *int      `json:"total"`
+	YesBetter       *int      `json:"yes_better"`
+	YesNotBetter    *int      `json:"yes_not_better"`
+
+	// ZeroCellCorrection 0.5 was added to every cell (Haldane-Anscombe)
+	ZeroCellCorrection *bool `json:"zero_cell_correction,omitempty"`
+}
+
+// Associations defines model for Associations.
+type Associations struct {
+	Period   *string          `json:"period"`
+	Rounding int              `json:"rounding"`
+	Rows     []AssociationRow `json:"rows"`
+
+	// SiteId null for the nation
+	SiteId    *string `json:"site_id"`
+	Threshold int     `json:"threshold"`
+}
+
+// Benchmark defines model for Benchmark.
+type Benchmark struct {
+	Domains        []BenchmarkRow `json:"domains"`
+	OrganisationId string         `json:"organisation_id"`
+	Period         *string        `json:"period"`
+	Region         string         `json:"region"`
+	SiteId         string         `json:"site_id"`
+	Threshold      int            `json:"threshold"`
+}
+
+// BenchmarkRow defines model for BenchmarkRow.
+type BenchmarkRow struct {
+	Domain string     `json:"domain"`
+	Nation Comparator `json:"nation"`
+	Region Comparator `json:"region"`
+
+	// Site One outcome domain. `answered` counts every answer to it (don't know
+	// and does not apply included); the shares are over the answers that
+	// say which way things went (answered less don't know and does not
+	// apply), and are null when any count of the row is withheld or nobody
+	// rated the domain.
+	Site DomainRow `json:"site"`
+}
+
+// Breakdown defines model for Breakdown.
+type Breakdown struct {
+	Domains []BreakdownDomain `json:"domains"`
+	Group   BreakdownGroup    `json:"group"`
+}
+
+// BreakdownGroup defines model for Breakdown.Group.
+type BreakdownGroup string
+
+// BreakdownDomain defines model for BreakdownDomain.
+type BreakdownDomain struct {
+	Domain   string     `json:"domain"`
+	Rows     []GroupRow `json:"rows"`
+	Withheld bool       `json:"withheld"`
+}
+
+// Comparator defines model for Comparator.
+type Comparator struct {
+	Limits95  *Interval `json:"limits_95,omitempty"`
+	Limits998 *Interval `json:"limits_99_8,omitempty"`
+
+	// Name The region
+	Name string `json:"name"`
+
+	// Outside The site's share is outside the 95% limits
+	Outside  bool               `json:"outside"`
+	Position ComparatorPosition `json:"position"`
+
+	// Rated Answers rating the domain in the comparator (shown only)
+	Rated *int `json:"rated,omitempty"`
+
+	// ShareBetter Pooled share better
+	ShareBetter *float64 `json:"share_better,omitempty"`
+
+	// Shown False when showing the comparator would let the rest of the area's small counts be worked out
+	Shown bool `json:"shown"`
+}
+
+// ComparatorPosition defines model for Comparator.Position.
+type ComparatorPosition string
 
 // DomainRow One outcome domain. `answered` counts every answer to it (don't know
 // and does not apply included); the shares are over the answers that
@@ -54,12 +231,77 @@ type DomainRow struct {
 	// ShareBetter (a lot better + better) / rated
 	ShareBetter *float64 `json:"share_better"`
 
+	// ShareBetterCi 95% Wilson score interval of share_better; absent when it is null
+	ShareBetterCi *Interval `json:"share_better_ci,omitempty"`
+
 	// ShareWorse (worse + a lot worse) / rated
 	ShareWorse *float64 `json:"share_worse"`
 
 	// Suppressed Names of the withheld counts (answered, a_lot_better, ...)
 	Suppressed []string `json:"suppressed"`
 	Worse      *int     `json:"worse"`
+}
+
+// FunnelDomain defines model for FunnelDomain.
+type FunnelDomain struct {
+	Domain      string       `json:"domain"`
+	PooledShare *float64     `json:"pooled_share"`
+	Sites       []FunnelSite `json:"sites"`
+}
+
+// FunnelSite defines model for FunnelSite.
+type FunnelSite struct {
+	Position FunnelSitePosition `json:"position"`
+
+	// Rated Rounded to the nearest 5
+	Rated       *int     `json:"rated"`
+	Region      string   `json:"region"`
+	ServiceLine string   `json:"service_line"`
+	ShareBetter *float64 `json:"share_better"`
+	SiteId      string   `json:"site_id"`
+}
+
+// FunnelSitePosition defines model for FunnelSite.Position.
+type FunnelSitePosition string
+
+// GroupRow defines model for GroupRow.
+type GroupRow struct {
+	// Row One outcome domain. `answered` counts every answer to it (don't know
+	// and does not apply included); the shares are over the answers that
+	// say which way things went (answered less don't know and does not
+	// apply), and are null when any count of the row is withheld or nobody
+	// rated the domain.
+	Row   DomainRow `json:"row"`
+	Value string    `json:"value"`
+}
+
+// Interval defines model for Interval.
+type Interval struct {
+	High float64 `json:"high"`
+	Low  float64 `json:"low"`
+}
+
+// NationalLine defines model for NationalLine.
+type NationalLine struct {
+	Domains []DomainRow `json:"domains"`
+
+	// Name England
+	Name string `json:"name"`
+
+	// Withheld Domains withheld for consistency with England's row
+	Withheld []string `json:"withheld"`
+}
+
+// NationalReport defines model for NationalReport.
+type NationalReport struct {
+	Funnels  []FunnelDomain `json:"funnels"`
+	Lines    []NationalLine `json:"lines"`
+	Period   *string        `json:"period"`
+	Rounding int            `json:"rounding"`
+
+	// Sites Sites with returns
+	Sites     int `json:"sites"`
+	Threshold int `json:"threshold"`
 }
 
 // NationalReturns defines model for NationalReturns.
@@ -122,8 +364,14 @@ type ServiceLineReturnsServiceLine string
 
 // SiteReport defines model for SiteReport.
 type SiteReport struct {
-	Domains        []DomainRow `json:"domains"`
-	OrganisationId string      `json:"organisation_id"`
+	// Breakdowns The domains by group (age_band, primary_need, budget_holding,
+	// mode; "not-stated" where unanswered, so a breakdown adds up to
+	// the site row). Protected row by row and, against the site row,
+	// column by column; a domain whose breakdown cannot be made safe
+	// that way is `withheld`.
+	Breakdowns     *[]Breakdown `json:"breakdowns,omitempty"`
+	Domains        []DomainRow  `json:"domains"`
+	OrganisationId string       `json:"organisation_id"`
 
 	// Period The quarter reported; null for every period
 	Period *string `json:"period"`
@@ -135,13 +383,44 @@ type SiteReport struct {
 
 	// Threshold Smallest count shown as it is
 	Threshold int `json:"threshold"`
+
+	// Trend Every quarter of the site, each exactly as the report of that quarter shows it. The report over every period withholds any figure that would reveal a quarter's withheld one by subtraction.
+	Trend *[]TrendPoint `json:"trend,omitempty"`
+}
+
+// TrendPoint defines model for TrendPoint.
+type TrendPoint struct {
+	Domains           []DomainRow `json:"domains"`
+	Period            string      `json:"period"`
+	Returns           *int        `json:"returns"`
+	ReturnsSuppressed bool        `json:"returns_suppressed"`
 }
 
 // Period defines model for Period.
 type Period = string
 
+// GetAssociationsParams defines parameters for GetAssociations.
+type GetAssociationsParams struct {
+	SiteId *string `form:"site_id,omitempty" json:"site_id,omitempty"`
+
+	// Period A calendar quarter in UTC; absent means every period.
+	Period *Period `form:"period,omitempty" json:"period,omitempty"`
+}
+
+// GetNationalReportParams defines parameters for GetNationalReport.
+type GetNationalReportParams struct {
+	// Period A calendar quarter in UTC; absent means every period.
+	Period *Period `form:"period,omitempty" json:"period,omitempty"`
+}
+
 // GetNationalSummaryParams defines parameters for GetNationalSummary.
 type GetNationalSummaryParams struct {
+	// Period A calendar quarter in UTC; absent means every period.
+	Period *Period `form:"period,omitempty" json:"period,omitempty"`
+}
+
+// GetSiteBenchmarkParams defines parameters for GetSiteBenchmark.
+type GetSiteBenchmarkParams struct {
 	// Period A calendar quarter in UTC; absent means every period.
 	Period *Period `form:"period,omitempty" json:"period,omitempty"`
 }
@@ -152,17 +431,44 @@ type GetSiteReportParams struct {
 	Period *Period `form:"period,omitempty" json:"period,omitempty"`
 }
 
+// GetSiteReportCsvParams defines parameters for GetSiteReportCsv.
+type GetSiteReportCsvParams struct {
+	// Period A calendar quarter in UTC; absent means every period.
+	Period *Period `form:"period,omitempty" json:"period,omitempty"`
+}
+
+// GetSiteReportXlsxParams defines parameters for GetSiteReportXlsx.
+type GetSiteReportXlsxParams struct {
+	// Period A calendar quarter in UTC; absent means every period.
+	Period *Period `form:"period,omitempty" json:"period,omitempty"`
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// GetAssociations Process indicators against outcome domains, with odds ratios
+	// (GET /v1/associations)
+	GetAssociations(c *gin.Context, params GetAssociationsParams)
+	// GetNationalReport The integrated national report across every site and service line
+	// (GET /v1/national/report)
+	GetNationalReport(c *gin.Context, params GetNationalReportParams)
 	// GetNationalSummary Returns per service line and per region, for the national team
 	// (GET /v1/national/summary)
 	GetNationalSummary(c *gin.Context, params GetNationalSummaryParams)
 	// GetPipeline How far the read models have got
 	// (GET /v1/pipeline)
 	GetPipeline(c *gin.Context)
+	// GetSiteBenchmark A site against its region and the nation
+	// (GET /v1/sites/{site_id}/benchmark)
+	GetSiteBenchmark(c *gin.Context, siteId string, params GetSiteBenchmarkParams)
 	// GetSiteReport A site's report, for its own organisation's staff
 	// (GET /v1/sites/{site_id}/report)
 	GetSiteReport(c *gin.Context, siteId string, params GetSiteReportParams)
+	// GetSiteReportCsv The site report as CSV
+	// (GET /v1/sites/{site_id}/report.csv)
+	GetSiteReportCsv(c *gin.Context, siteId string, params GetSiteReportCsvParams)
+	// GetSiteReportXlsx The site report as an Excel workbook
+	// (GET /v1/sites/{site_id}/report.xlsx)
+	GetSiteReportXlsx(c *gin.Context, siteId string, params GetSiteReportXlsxParams)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -173,6 +479,68 @@ type ServerInterfaceWrapper struct {
 }
 
 type MiddlewareFunc func(c *gin.Context)
+
+// GetAssociations operation middleware
+func (siw *ServerInterfaceWrapper) GetAssociations(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAssociationsParams
+
+	// ------------- Optional query parameter "site_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "site_id", c.Request.URL.Query(), &params.SiteId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter site_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "period" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "period", c.Request.URL.Query(), &params.Period, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter period: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetAssociations(c, params)
+}
+
+// GetNationalReport operation middleware
+func (siw *ServerInterfaceWrapper) GetNationalReport(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetNationalReportParams
+
+	// ------------- Optional query parameter "period" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "period", c.Request.URL.Query(), &params.Period, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter period: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetNationalReport(c, params)
+}
 
 // GetNationalSummary operation middleware
 func (siw *ServerInterfaceWrapper) GetNationalSummary(c *gin.Context) {
@@ -214,6 +582,42 @@ func (siw *ServerInterfaceWrapper) GetPipeline(c *gin.Context) {
 	siw.Handler.GetPipeline(c)
 }
 
+// GetSiteBenchmark operation middleware
+func (siw *ServerInterfaceWrapper) GetSiteBenchmark(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "site_id" -------------
+	var siteId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "site_id", c.Param("site_id"), &siteId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter site_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetSiteBenchmarkParams
+
+	// ------------- Optional query parameter "period" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "period", c.Request.URL.Query(), &params.Period, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter period: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetSiteBenchmark(c, siteId, params)
+}
+
 // GetSiteReport operation middleware
 func (siw *ServerInterfaceWrapper) GetSiteReport(c *gin.Context) {
 
@@ -250,6 +654,78 @@ func (siw *ServerInterfaceWrapper) GetSiteReport(c *gin.Context) {
 	siw.Handler.GetSiteReport(c, siteId, params)
 }
 
+// GetSiteReportCsv operation middleware
+func (siw *ServerInterfaceWrapper) GetSiteReportCsv(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "site_id" -------------
+	var siteId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "site_id", c.Param("site_id"), &siteId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter site_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetSiteReportCsvParams
+
+	// ------------- Optional query parameter "period" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "period", c.Request.URL.Query(), &params.Period, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter period: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetSiteReportCsv(c, siteId, params)
+}
+
+// GetSiteReportXlsx operation middleware
+func (siw *ServerInterfaceWrapper) GetSiteReportXlsx(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "site_id" -------------
+	var siteId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "site_id", c.Param("site_id"), &siteId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter site_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetSiteReportXlsxParams
+
+	// ------------- Optional query parameter "period" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "period", c.Request.URL.Query(), &params.Period, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter period: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetSiteReportXlsx(c, siteId, params)
+}
+
 // GinServerOptions provides options for the Gin server.
 type GinServerOptions struct {
 	BaseURL      string
@@ -278,6 +754,11 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	}
 
 	router.GET(options.BaseURL+"/v1/sites/:site_id/report", wrapper.GetSiteReport)
+	router.GET(options.BaseURL+"/v1/sites/:site_id/report.csv", wrapper.GetSiteReportCsv)
+	router.GET(options.BaseURL+"/v1/sites/:site_id/report.xlsx", wrapper.GetSiteReportXlsx)
+	router.GET(options.BaseURL+"/v1/sites/:site_id/benchmark", wrapper.GetSiteBenchmark)
+	router.GET(options.BaseURL+"/v1/associations", wrapper.GetAssociations)
+	router.GET(options.BaseURL+"/v1/national/report", wrapper.GetNationalReport)
 	router.GET(options.BaseURL+"/v1/national/summary", wrapper.GetNationalSummary)
 	router.GET(options.BaseURL+"/v1/pipeline", wrapper.GetPipeline)
 }

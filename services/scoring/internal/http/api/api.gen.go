@@ -99,6 +99,75 @@ func (e GroupsRespondentRole) Valid() bool {
 	}
 }
 
+// Defines values for MeasureRuleMethod.
+const (
+	MeasureRuleMethodOns4Anxiety  MeasureRuleMethod = "ons4-anxiety"
+	MeasureRuleMethodOns4Positive MeasureRuleMethod = "ons4-positive"
+	MeasureRuleMethodSwemwbs      MeasureRuleMethod = "swemwbs"
+)
+
+// Valid indicates whether the value is a known member of the MeasureRuleMethod enum.
+func (e MeasureRuleMethod) Valid() bool {
+	switch e {
+	case MeasureRuleMethodOns4Anxiety:
+		return true
+	case MeasureRuleMethodOns4Positive:
+		return true
+	case MeasureRuleMethodSwemwbs:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MeasureValueBand.
+const (
+	High     MeasureValueBand = "high"
+	Low      MeasureValueBand = "low"
+	Medium   MeasureValueBand = "medium"
+	VeryHigh MeasureValueBand = "very-high"
+	VeryLow  MeasureValueBand = "very-low"
+)
+
+// Valid indicates whether the value is a known member of the MeasureValueBand enum.
+func (e MeasureValueBand) Valid() bool {
+	switch e {
+	case High:
+		return true
+	case Low:
+		return true
+	case Medium:
+		return true
+	case VeryHigh:
+		return true
+	case VeryLow:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MeasureValueMethod.
+const (
+	MeasureValueMethodOns4Anxiety  MeasureValueMethod = "ons4-anxiety"
+	MeasureValueMethodOns4Positive MeasureValueMethod = "ons4-positive"
+	MeasureValueMethodSwemwbs      MeasureValueMethod = "swemwbs"
+)
+
+// Valid indicates whether the value is a known member of the MeasureValueMethod enum.
+func (e MeasureValueMethod) Valid() bool {
+	switch e {
+	case MeasureValueMethodOns4Anxiety:
+		return true
+	case MeasureValueMethodOns4Positive:
+		return true
+	case MeasureValueMethodSwemwbs:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProcessValueValue.
 const (
 	ProcessValueValueDontKnow ProcessValueValue = "dont-know"
@@ -169,6 +238,40 @@ type GroupsMode string
 // GroupsRespondentRole defines model for Groups.RespondentRole.
 type GroupsRespondentRole string
 
+// MeasureRule defines model for MeasureRule.
+type MeasureRule struct {
+	Measure string `json:"measure"`
+
+	// Method ons4-positive and ons4-anxiety score one 0-10 item with its ONS band; swemwbs sums seven 1-5 items and converts the raw score with the published metric table
+	Method MeasureRuleMethod `json:"method"`
+
+	// Questions The questions carrying the items
+	Questions []string `json:"questions"`
+}
+
+// MeasureRuleMethod ons4-positive and ons4-anxiety score one 0-10 item with its ONS band; swemwbs sums seven 1-5 items and converts the raw score with the published metric table
+type MeasureRuleMethod string
+
+// MeasureValue defines model for MeasureValue.
+type MeasureValue struct {
+	// Band ONS4 band
+	Band    *MeasureValueBand  `json:"band,omitempty"`
+	Measure string             `json:"measure"`
+	Method  MeasureValueMethod `json:"method"`
+
+	// Raw SWEMWBS raw sum 7-35
+	Raw *int `json:"raw,omitempty"`
+
+	// Value ONS4: the 0-10 answer; SWEMWBS: the metric score 7.00-35.00
+	Value float64 `json:"value"`
+}
+
+// MeasureValueBand ONS4 band
+type MeasureValueBand string
+
+// MeasureValueMethod defines model for MeasureValue.Method.
+type MeasureValueMethod string
+
 // OutcomeRule defines model for OutcomeRule.
 type OutcomeRule struct {
 	Domain   string `json:"domain"`
@@ -215,6 +318,7 @@ type RuleSet struct {
 	Groups            map[string]string `json:"groups"`
 	InstrumentId      string            `json:"instrument_id"`
 	InstrumentVersion string            `json:"instrument_version"`
+	Measures          *[]MeasureRule    `json:"measures,omitempty"`
 	Outcomes          []OutcomeRule     `json:"outcomes"`
 	Process           []ProcessRule     `json:"process"`
 	RulesVersion      string            `json:"rules_version"`
@@ -234,8 +338,11 @@ type ScoredResponse struct {
 	InstrumentVersion string          `json:"instrument_version"`
 
 	// Linked Whether identity had linked the response's subject to a person when it was scored
-	Linked         bool   `json:"linked"`
-	OrganisationId string `json:"organisation_id"`
+	Linked bool `json:"linked"`
+
+	// Measures Validated measures whose items were all answered (ONS4 item by item, never summed; SWEMWBS metric score)
+	Measures       *[]MeasureValue `json:"measures,omitempty"`
+	OrganisationId string          `json:"organisation_id"`
 
 	// Period Calendar quarter of submission in UTC
 	Period       string                    `json:"period"`
