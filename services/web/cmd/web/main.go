@@ -3,7 +3,11 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"time"
@@ -15,6 +19,7 @@ import (
 	"poet.local/services/web/internal/app"
 	"poet.local/services/web/internal/domain"
 	webhttp "poet.local/services/web/internal/http"
+	"poet.local/services/web/internal/survey"
 )
 
 type config struct {
@@ -24,6 +29,12 @@ type config struct {
 	IdentityURL  string `env:"IDENTITY_URL" envDefault:"http://127.0.0.1:8083"`
 	ScoringURL   string `env:"SCORING_URL" envDefault:"http://127.0.0.1:8084"`
 	ReportingURL string `env:"REPORTING_URL" envDefault:"http://127.0.0.1:8085"`
+	// CookieKey seals respondents' journeys (base64 of at least 32 bytes).
+	// Unset, a random key is made at start: fine for one local instance,
+	// but journeys in progress are lost on restart and replicas disagree.
+	CookieKey string `env:"WEB_COOKIE_KEY"`
+	// CookieSecure is true, false, or auto (Secure unless the host is loopback).
+	CookieSecure string `env:"WEB_COOKIE_SECURE" envDefault:"auto"`
 }
 
 func main() {
@@ -44,6 +55,30 @@ func run(ctx context.Context) error {
 		{Name: "scoring", URL: cfg.ScoringURL}, {Name: "reporting", URL: cfg.ReportingURL},
 	}
 	client := &http.Client{Timeout: 2 * time.Second, Transport: otelhttp.NewTransport(http.DefaultTransport)}
-	webhttp.Register(rt.Server.Engine, app.New(parts, webhttp.HTTPProber{Client: client}))
+	secret, err := cookieSecret(cfg.CookieKey)
+	if err != nil {
+		return err
+	}
+	sealer, err := webhttp.NewSealer(secret, cfg.CookieSecure)
+	if err != nil {
+		return err
+	}
+	surveyClient := survey.New(cfg.SurveyURL, &http.Client{Timeout: 10 * time.Second, Transport: otelhttp.NewTransport(http.DefaultTransport)})
+	webhttp.Register(rt.Server.Engine, app.New(parts, webhttp.HTTPProber{Client: client}), app.NewRespondent(surveyClient), sealer)
 	return rt.Run(ctx)
+}
+
+// cookieSecret decodes WEB_COOKIE_KEY, or makes a random one for local runs.
+func cookieSecret(b64 string) ([]byte, error) {
+	if b64 == "" {
+		slog.Warn("WEB_COOKIE_KEY is not set: using a random key, so journeys in progress end when web restarts")
+		b := make([]byte, 32)
+		_, err := rand.Read(b)
+		return b, err
+	}
+	b, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(b) < 32 {
+		return nil, errors.New("WEB_COOKIE_KEY: must be base64 of at least 32 bytes (openssl rand -base64 32)")
+	}
+	return b, nil
 }

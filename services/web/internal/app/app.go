@@ -1,6 +1,7 @@
-// Package app holds the web front end's use cases. In the walking skeleton it
-// reports the platform's health; the respondent and staff journeys arrive
-// with the web front-end issue.
+// Package app holds the web front end's use cases: the platform status page
+// (Service) and the respondent journey (Respondent) over the survey
+// service's respondent API (the Survey port). The front end keeps no store of
+// its own: survey holds every answer once it is sent.
 package app
 
 import (

@@ -1,5 +1,7 @@
-// Package domain holds the web front end's types: the platform's parts and
-// their reported health, as shown on the status page. No I/O here.
+// Package domain holds the web front end's types and rules, with no I/O:
+// the platform's parts and their health (the status page), and the
+// respondent journey's reading of instruments (skip logic mirrored from
+// survey, form fields read into answers, what is still missing).
 package domain
 
 // Part is one backing service the front end depends on.

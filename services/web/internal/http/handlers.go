@@ -1,4 +1,7 @@
-// Package http renders the web front end's pages on the server.
+// Package http renders the web front end's pages on the server: the
+// platform status page and the respondent journey, in the GOV.UK page
+// template. GOV.UK Frontend's built files are embedded (assets/govuk, copied
+// by tools/browsertest/build-frontend.sh) so the service needs only Go.
 package http
 
 import (
@@ -6,6 +9,7 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"net/http"
 	"time"
 
@@ -18,10 +22,25 @@ import (
 //go:embed templates/*.html
 var templates embed.FS
 
-// Register mounts the pages on r.
-func Register(r *gin.Engine, a *app.Service) {
+//go:embed all:assets/govuk
+var govukAssets embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// Register mounts the status page, the static files and, when resp is not
+// nil, the respondent journey on r.
+func Register(r *gin.Engine, a *app.Service, resp *app.Respondent, sealer *Sealer) {
 	tmpl := template.Must(template.ParseFS(templates, "templates/*.html"))
 	r.SetHTMLTemplate(tmpl)
+	assets, _ := fs.Sub(govukAssets, "assets/govuk")
+	static, _ := fs.Sub(staticFiles, "static")
+	cached := func(c *gin.Context) { c.Header("Cache-Control", "public, max-age=3600") }
+	r.Group("/assets", cached).StaticFS("/", http.FS(assets))
+	r.Group("/static", cached).StaticFS("/", http.FS(static))
+	if resp != nil {
+		(&respondent{app: resp, sealer: sealer, pages: newPages(), now: time.Now}).register(r)
+	}
 	r.GET("/", func(c *gin.Context) {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
 		defer cancel()

@@ -31,7 +31,7 @@ func TestStatusPageReportsEachPartsReadiness(t *testing.T) {
 	page := func(parts []domain.Part) (int, string) {
 		gin.SetMode(gin.TestMode)
 		r := gin.New()
-		Register(r, app.New(parts, HTTPProber{Client: &http.Client{Timeout: time.Second}}))
+		Register(r, app.New(parts, HTTPProber{Client: &http.Client{Timeout: time.Second}}), nil, nil)
 		w := httptest.NewRecorder()
 		r.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
 		return w.Code, w.Body.String()
