@@ -12,7 +12,7 @@ SERVICES := survey consent identity scoring reporting
 GOTEST   ?= go test
 TEST_FLAGS ?= -count=1 -timeout 15m
 
-.PHONY: help run test test-integration vet lint fmt generate generate-check fuzz bench bench-pipeline bench-linkage charts-check ci tidy clean
+.PHONY: help run test test-integration vet lint fmt generate generate-check fuzz bench bench-pipeline bench-linkage charts-check frontend frontend-check browser-test ci tidy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
@@ -75,10 +75,20 @@ charts-check: ## helm lint --strict, render, and strictly decode every document 
 	bash tools/chartcheck/install-helm.sh
 	cd tools && go test -tags charts -count=1 ./chartcheck/...
 
+frontend: ## Copy GOV.UK Frontend (version pinned in tools/browsertest/package-lock.json) into services/web (needs npm)
+	bash tools/browsertest/build-frontend.sh
+
+frontend-check: ## Fail if the committed GOV.UK Frontend files differ from a fresh build (needs npm)
+	bash tools/browsertest/check-frontend.sh
+
+browser-test: ## Respondent journey in Debian's Chromium, JS on and off, axe-core, screenshots (needs npm)
+	bash tools/ci/install-browser.sh
+	bash tools/browsertest/run.sh
+
 tidy: ## go mod tidy in every module
 	@for m in $(MODULES); do (cd $$m && GOWORK=off go mod tidy); done
 
-ci: generate-check lint test fuzz charts-check test-integration ## What CI runs
+ci: generate-check lint test fuzz charts-check frontend-check browser-test test-integration ## What CI runs
 
 clean: ## Remove local data, binaries and caches
 	rm -rf .data .cache/kafka

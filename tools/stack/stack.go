@@ -186,6 +186,9 @@ func (s *Stack) env(svc Service) []string {
 	switch svc.Name {
 	case "identity":
 		env = append(env, "IDENTITY_SEED_DEMO=true", "IDENTITY_DEMO_ISSUER_BASE="+s.OIDC.BaseURL(), "IDENTITY_DEV_KEYS=true")
+	case "survey":
+		// The embedded-in-review API asks identity for subject references.
+		env = append(env, fmt.Sprintf("IDENTITY_URL=http://127.0.0.1:%d", 8083+o.PortBase))
 	case "web":
 		for _, other := range Services {
 			if other.Name != "web" {

@@ -15,7 +15,9 @@ import (
 )
 
 func (h *Handlers) CreateSubjectReference(c *gin.Context) {
-	who, ok := caller(c, authn.RolePractitioner)
+	// A site's case system (a service client of that organisation) registers
+	// people as a practitioner would, e.g. for survey's embedded API.
+	who, ok := caller(c, authn.RolePractitioner, RoleService)
 	if !ok {
 		return
 	}

@@ -236,3 +236,18 @@ func TestLinkageRunOverHTTP(t *testing.T) {
 		t.Fatalf("second run: %d %v", status, again)
 	}
 }
+
+func TestAServiceClientRegistersSubjectsForItsOwnOrganisation(t *testing.T) {
+	h := newHarness(t)
+	svc := h.serviceToken("children-demo")
+	status, p := h.call("POST", "/v1/subjects", svc, map[string]any{"local_id": "CASE-42"})
+	if status != http.StatusCreated && status != http.StatusOK {
+		t.Fatalf("service client: %d %v", status, p)
+	}
+	ref, _ := p["subject_ref"].(string)
+	pat := h.token("children-demo", "pat")
+	status, p = h.call("POST", "/v1/subjects", pat, map[string]any{"local_id": "CASE-42"})
+	if p["subject_ref"] != ref || ref == "" {
+		t.Fatalf("the practitioner got %v (%d), the service client %q: one person, one reference", p, status, ref)
+	}
+}
