@@ -55,7 +55,7 @@ generate-check: generate ## Fail if generated files differ from what is committe
 
 FUZZTIME ?= 100000x
 # Each fuzz target, as package:Name; `go test -fuzz` takes one target at a time.
-FUZZ_TARGETS := ./services/survey/internal/domain:FuzzValidateAnswers
+FUZZ_TARGETS := ./services/survey/internal/domain:FuzzValidateAnswers ./services/survey/internal/domain/csvform:FuzzCSVImport
 
 fuzz: ## Run every fuzz target for FUZZTIME each (executions, bounded)
 	@for t in $(FUZZ_TARGETS); do \
