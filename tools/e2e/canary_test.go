@@ -133,6 +133,17 @@ func TestCanaryIdentifiersNeverLeaveIdentity(t *testing.T) {
 	if msgs == 0 {
 		t.Fatal("read no messages from the broker")
 	}
+	// Every service's metrics, as Prometheus would scrape them: labels must
+	// never carry identifiers either.
+	for _, svc := range stack.Services {
+		code, raw, err := r.c.Do(ctx, http.MethodGet, s.URL(svc.Name)+"/metrics", "", nil, nil, nil)
+		if err != nil || code != http.StatusOK || len(raw) == 0 {
+			t.Fatalf("%s /metrics: %d %v", svc.Name, code, err)
+		}
+		if found := canaryLeaks(raw); len(found) > 0 {
+			t.Errorf("%s's metrics hold canary identifiers %v", svc.Name, found)
+		}
+	}
 	// The SQLite files while running (write-ahead logs included), then
 	// again after a graceful stop has checkpointed them.
 	running := scanDatabases(t, dataDir)

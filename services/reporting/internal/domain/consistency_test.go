@@ -66,8 +66,8 @@ func TestTrendCannotRevealAPeriodsHiddenCell(t *testing.T) {
 	if len(rep.Trend) != 2 || rep.Trend[0].Period != "2026-Q1" {
 		t.Fatalf("trend = %+v", rep.Trend)
 	}
-	whole, wholeHidden := published(rep.Domains[0])
-	whole = line(counts("better", 22, "same", 17, "worse", 9))
+	_, wholeHidden := published(rep.Domains[0])
+	whole := line(counts("better", 22, "same", 17, "worse", 9))
 	var parts [][]int
 	var partsHidden [][]bool
 	for i, p := range []string{"2026-Q1", "2026-Q2"} {

@@ -403,14 +403,6 @@ func (t *txn) OutcomesBySite(period string) (map[string]map[string]domain.Outcom
 	return out, nil
 }
 
-func (t *txn) sumBySite(table, period string, into any) error {
-	q := t.db.Table(table)
-	if period != "" {
-		q = q.Where("period = ?", period)
-	}
-	return q.Select("site_id, domain, outcome, SUM(count) AS n").Group("site_id, domain, outcome").Scan(into).Error
-}
-
 // SiteAreas places every site that has returns: organisation, service line
 // and region (UnknownRegion until identity registers the organisation).
 func (t *txn) SiteAreas() (map[string]domain.SiteArea, error) {
