@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -47,4 +48,33 @@ func (s *Service) campaignByLink(tx Tx, token string) (domain.Campaign, error) {
 	s.links.m[token] = cachedCampaign{c: c, at: now}
 	s.links.mu.Unlock()
 	return c, nil
+}
+
+// Link statuses for a front end: whether a link takes answers now.
+const (
+	LinkOpen       = "open"
+	LinkNotYetOpen = "not-yet-open"
+	LinkClosed     = "closed"
+)
+
+// OpenLink says which campaign an open link belongs to and whether it takes
+// answers now, so the web front end can draw the right questions.
+func (s *Service) OpenLink(ctx context.Context, token string) (domain.Campaign, string, error) {
+	var c domain.Campaign
+	err := s.store.Do(ctx, func(tx Tx) error {
+		var err error
+		c, err = s.campaignByLink(tx, token)
+		return err
+	})
+	if err != nil {
+		return c, "", err
+	}
+	now := s.now().UTC()
+	switch {
+	case now.Before(c.OpensAt):
+		return c, LinkNotYetOpen, nil
+	case !c.AcceptsAt(now):
+		return c, LinkClosed, nil
+	}
+	return c, LinkOpen, nil
 }

@@ -72,6 +72,17 @@ func (h *Handlers) CreateInvitations(c *gin.Context, campaignID api.CampaignId, 
 	c.JSON(http.StatusCreated, out)
 }
 
+func (h *Handlers) GetCampaignLink(c *gin.Context, token api.LinkToken) {
+	cmp, status, err := h.app.OpenLink(c.Request.Context(), token)
+	if err != nil {
+		writeError(c, err, noLink)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, api.CampaignLink{CampaignName: cmp.Name, InstrumentId: cmp.InstrumentID,
+		InstrumentVersion: cmp.InstrumentVersion, Status: api.CampaignLinkStatus(status)})
+}
+
 func (h *Handlers) GetInvitation(c *gin.Context, token api.InvitationToken) {
 	v, err := h.app.Invitation(c.Request.Context(), token)
 	if err != nil {

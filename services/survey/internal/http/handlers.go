@@ -37,6 +37,7 @@ var publicRoutes = map[string]bool{
 	"/v1/instruments/:instrument_id/versions/:version":              true,
 	"/v1/instruments/:instrument_id/versions/:version/fhir":         true,
 	"/v1/instruments/:instrument_id/versions/:version/csv-template": true,
+	"/v1/campaign-links/:link_token":                                true,
 	"/v1/campaign-links/:link_token/responses":                      true,
 	"/v1/campaign-links/:link_token/drafts":                         true,
 	"/v1/campaign-links/:link_token/drafts/:draft_token":            true,

@@ -232,3 +232,29 @@ func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+func TestACampaignLinkSaysWhatItIsForAndNothingMore(t *testing.T) {
+	r, oidc, _, _ := setup(t)
+	_, cmp := call(t, r, "POST", "/v1/campaigns", mint(t, oidc, "children-demo", "ana"), nil, newCampaign)
+	code, link := call(t, r, "GET", "/v1/campaign-links/"+cmp["open_link_token"].(string), "", nil, nil)
+	if code != 200 || link["instrument_id"] != "short-set" || link["instrument_version"] != "1.0.0" || link["status"] != "open" || link["campaign_name"] != "Autumn reviews" {
+		t.Fatalf("link: %d %v", code, link)
+	}
+	for _, leak := range []string{"site_id", "organisation_id", "id", "open_link_token"} {
+		if _, ok := link[leak]; ok {
+			t.Errorf("an anonymous link lookup revealed %s", leak)
+		}
+	}
+	if code, _ := call(t, r, "GET", "/v1/campaign-links/"+strings.Repeat("y", 43), "", nil, nil); code != 404 {
+		t.Fatalf("unknown link: %d", code)
+	}
+	body := map[string]any{}
+	for k, v := range newCampaign {
+		body[k] = v
+	}
+	body["opens_at"] = time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
+	_, later := call(t, r, "POST", "/v1/campaigns", mint(t, oidc, "children-demo", "ana"), nil, body)
+	if _, l := call(t, r, "GET", "/v1/campaign-links/"+later["open_link_token"].(string), "", nil, nil); l["status"] != "not-yet-open" {
+		t.Fatalf("future campaign: %v", l)
+	}
+}

@@ -34,6 +34,27 @@ func (e CampaignServiceLine) Valid() bool {
 	}
 }
 
+// Defines values for CampaignLinkStatus.
+const (
+	CampaignLinkStatusClosed     CampaignLinkStatus = "closed"
+	CampaignLinkStatusNotYetOpen CampaignLinkStatus = "not-yet-open"
+	CampaignLinkStatusOpen       CampaignLinkStatus = "open"
+)
+
+// Valid indicates whether the value is a known member of the CampaignLinkStatus enum.
+func (e CampaignLinkStatus) Valid() bool {
+	switch e {
+	case CampaignLinkStatusClosed:
+		return true
+	case CampaignLinkStatusNotYetOpen:
+		return true
+	case CampaignLinkStatusOpen:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EnteredResponseMode.
 const (
 	EnteredResponseModeFaceToFace EnteredResponseMode = "face-to-face"
@@ -171,22 +192,22 @@ func (e InstrumentDefinitionServiceLines) Valid() bool {
 
 // Defines values for InvitationStatusStatus.
 const (
-	Closed  InvitationStatusStatus = "closed"
-	Expired InvitationStatusStatus = "expired"
-	Open    InvitationStatusStatus = "open"
-	Used    InvitationStatusStatus = "used"
+	InvitationStatusStatusClosed  InvitationStatusStatus = "closed"
+	InvitationStatusStatusExpired InvitationStatusStatus = "expired"
+	InvitationStatusStatusOpen    InvitationStatusStatus = "open"
+	InvitationStatusStatusUsed    InvitationStatusStatus = "used"
 )
 
 // Valid indicates whether the value is a known member of the InvitationStatusStatus enum.
 func (e InvitationStatusStatus) Valid() bool {
 	switch e {
-	case Closed:
+	case InvitationStatusStatusClosed:
 		return true
-	case Expired:
+	case InvitationStatusStatusExpired:
 		return true
-	case Open:
+	case InvitationStatusStatusOpen:
 		return true
-	case Used:
+	case InvitationStatusStatusUsed:
 		return true
 	default:
 		return false
@@ -270,6 +291,17 @@ type Campaign struct {
 
 // CampaignServiceLine defines model for Campaign.ServiceLine.
 type CampaignServiceLine string
+
+// CampaignLink defines model for CampaignLink.
+type CampaignLink struct {
+	CampaignName      string             `json:"campaign_name"`
+	InstrumentId      string             `json:"instrument_id"`
+	InstrumentVersion string             `json:"instrument_version"`
+	Status            CampaignLinkStatus `json:"status"`
+}
+
+// CampaignLinkStatus defines model for CampaignLink.Status.
+type CampaignLinkStatus string
 
 // CampaignPage defines model for CampaignPage.
 type CampaignPage struct {
@@ -703,6 +735,9 @@ func (t *CreateInvitationsJSONBody) UnmarshalJSON(b []byte) error {
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// GetCampaignLink What an open campaign link is for
+	// (GET /v1/campaign-links/{link_token})
+	GetCampaignLink(c *gin.Context, linkToken LinkToken)
 	// StartLinkDraft Start saving unfinished answers given through an open link
 	// (POST /v1/campaign-links/{link_token}/drafts)
 	StartLinkDraft(c *gin.Context, linkToken LinkToken)
@@ -776,6 +811,31 @@ type ServerInterfaceWrapper struct {
 }
 
 type MiddlewareFunc func(c *gin.Context)
+
+// GetCampaignLink operation middleware
+func (siw *ServerInterfaceWrapper) GetCampaignLink(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "link_token" -------------
+	var linkToken LinkToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "link_token", c.Param("link_token"), &linkToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter link_token: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetCampaignLink(c, linkToken)
+}
 
 // StartLinkDraft operation middleware
 func (siw *ServerInterfaceWrapper) StartLinkDraft(c *gin.Context) {
@@ -1560,6 +1620,7 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.POST(options.BaseURL+"/v1/invitations/:invitation_token/responses", wrapper.SubmitInvitationResponse)
 	router.GET(options.BaseURL+"/v1/invitations/:invitation_token/draft", wrapper.GetInvitationDraft)
 	router.PUT(options.BaseURL+"/v1/invitations/:invitation_token/draft", wrapper.SaveInvitationDraft)
+	router.GET(options.BaseURL+"/v1/campaign-links/:link_token", wrapper.GetCampaignLink)
 	router.POST(options.BaseURL+"/v1/campaign-links/:link_token/drafts", wrapper.StartLinkDraft)
 	router.GET(options.BaseURL+"/v1/campaign-links/:link_token/drafts/:draft_token", wrapper.GetLinkDraft)
 	router.PUT(options.BaseURL+"/v1/campaign-links/:link_token/drafts/:draft_token", wrapper.SaveLinkDraft)
