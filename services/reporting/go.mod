@@ -7,6 +7,7 @@ require (
 	github.com/oapi-codegen/runtime v1.6.0
 	github.com/segmentio/kafka-go v0.4.51
 	github.com/xuri/excelize/v2 v2.11.1
+	golang.org/x/oauth2 v0.37.0
 	gorm.io/gorm v1.31.2
 	poet.local/apispecs v0.0.0
 	poet.local/libs/authn v0.0.0
@@ -108,7 +109,6 @@ require (
 	golang.org/x/arch v0.23.0 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/net v0.62.0 // indirect
-	golang.org/x/oauth2 v0.37.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect

@@ -189,6 +189,12 @@ func (s *Stack) env(svc Service) []string {
 	case "survey":
 		// The embedded-in-review API asks identity for subject references.
 		env = append(env, fmt.Sprintf("IDENTITY_URL=http://127.0.0.1:%d", 8083+o.PortBase))
+	case "reporting":
+		// Journeys: reporting asks identity for person keys with its own
+		// client-credentials token from the platform's (national) issuer.
+		env = append(env, fmt.Sprintf("IDENTITY_URL=http://127.0.0.1:%d", 8083+o.PortBase),
+			"REPORTING_TOKEN_URL="+s.OIDC.IssuerURL("national-demo")+"/oauth/token",
+			"REPORTING_CLIENT_ID=poet-service", "REPORTING_CLIENT_SECRET=dev-secret")
 	case "web":
 		for _, other := range Services {
 			if other.Name != "web" {

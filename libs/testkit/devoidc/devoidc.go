@@ -317,7 +317,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // DemoOrganisations are the four demo organisations of the local run, each
 // with a public PKCE client "poet-web" (redirecting to webRedirectURI) and a
-// confidential client "poet-service" / "dev-secret".
+// confidential client "poet-service" / "dev-secret" whose client-credentials
+// tokens carry the role "service" (platform services calling each other).
 func DemoOrganisations(audience string, webRedirectURI string) []Organisation {
 	var postLogout []string
 	if u, err := url.Parse(webRedirectURI); err == nil && u.Scheme != "" && u.Host != "" {
@@ -326,7 +327,7 @@ func DemoOrganisations(audience string, webRedirectURI string) []Organisation {
 	clients := func() []Client {
 		return []Client{
 			{ID: "poet-web", RedirectURIs: []string{webRedirectURI}, Public: true, PostLogoutRedirectURIs: postLogout},
-			{ID: "poet-service", Secret: "dev-secret", RedirectURIs: []string{webRedirectURI}, PostLogoutRedirectURIs: postLogout},
+			{ID: "poet-service", Secret: "dev-secret", RedirectURIs: []string{webRedirectURI}, PostLogoutRedirectURIs: postLogout, Roles: []string{"service"}},
 		}
 	}
 	user := func(slug, username, name, role string) User {

@@ -14,6 +14,7 @@ import (
 	"poet.local/services/reporting/internal/app"
 	svcevents "poet.local/services/reporting/internal/events"
 	svchttp "poet.local/services/reporting/internal/http"
+	"poet.local/services/reporting/internal/identityclient"
 	"poet.local/services/reporting/internal/store"
 )
 
@@ -21,6 +22,12 @@ type config struct {
 	platform.Config
 	// SuppressionThreshold is the smallest count published as it is.
 	SuppressionThreshold int `env:"REPORTING_SUPPRESSION_THRESHOLD" envDefault:"5"`
+	// Journeys: identity's person-key lookup, asked with reporting's own
+	// client-credentials token. Unset IDENTITY_URL turns journeys off (503).
+	IdentityURL  string `env:"IDENTITY_URL"`
+	TokenURL     string `env:"REPORTING_TOKEN_URL"`
+	ClientID     string `env:"REPORTING_CLIENT_ID" envDefault:"poet-service"`
+	ClientSecret string `env:"REPORTING_CLIENT_SECRET"`
 }
 
 func main() {
@@ -46,6 +53,14 @@ func run(ctx context.Context) error {
 	application, err := app.New(st, cfg.SuppressionThreshold, nil)
 	if err != nil {
 		return fmt.Errorf("REPORTING_SUPPRESSION_THRESHOLD: %w", err)
+	}
+	if cfg.IdentityURL != "" {
+		keys, err := identityclient.New(identityclient.Config{IdentityURL: cfg.IdentityURL, TokenURL: cfg.TokenURL,
+			ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret}, nil)
+		if err != nil {
+			return fmt.Errorf("journeys (IDENTITY_URL, REPORTING_TOKEN_URL, REPORTING_CLIENT_ID, REPORTING_CLIENT_SECRET): %w", err)
+		}
+		application.UsePersonKeys(keys)
 	}
 	svchttp.Register(rt.Server.Engine, application, rt.Verifier)
 	rt.Consume("reporting.organisations", []string{apispecs.TopicIdentityOrganisations}, svcevents.Organisations(application, st))

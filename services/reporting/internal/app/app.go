@@ -38,6 +38,7 @@ type Tx interface {
 
 	ReportTx  // breakdowns, bulk replay and the reads of the full reports (reports.go)
 	ConsentTx // withdrawals and national exclusions (withdrawal.go)
+	JourneyTx // journeys and the cohort rollup (journeys.go)
 }
 
 // Store opens units of work.
@@ -48,14 +49,16 @@ type Store interface {
 // Caller is the signed-in member of staff.
 type Caller struct {
 	Organisation string
+	Subject      string // the token's subject, for the journey audit log
 	Roles        []string
 }
 
 // Service is the reporting application.
 type Service struct {
-	store     Store
-	threshold int
-	now       func() time.Time
+	store      Store
+	threshold  int
+	now        func() time.Time
+	personKeys PersonKeys // journeys (journeys.go); nil: not configured
 }
 
 // New returns the application; threshold is the smallest count published
@@ -105,6 +108,9 @@ func (s *Service) ApplyScore(tx Tx, c domain.Contribution) error {
 		return err
 	}
 	if err := tx.SaveContribution(c); err != nil {
+		return err
+	}
+	if err := recountPeople(tx, prev.PersonKey, c.PersonKey); err != nil {
 		return err
 	}
 	return tx.CountApplied(added, c.CountedAt)

@@ -58,7 +58,7 @@ func (s *Service) ApplyScores(tx Tx, batch []domain.Contribution) (ReplayResult,
 	now := s.now().UTC()
 	d := domain.NewDeltas()
 	saved := map[string]domain.Contribution{}
-	var order []string
+	var order, people []string // people: whose cohort standing to recount
 	for _, c := range batch {
 		if err := c.Check(); err != nil {
 			res.Invalid++
@@ -74,6 +74,7 @@ func (s *Service) ApplyScores(tx Tx, batch []domain.Contribution) (ReplayResult,
 				continue
 			}
 			d.Add(prev, -1)
+			people = append(people, prev.PersonKey)
 			if err := countNationalExclusion(tx, prev, -1); err != nil {
 				return res, err
 			}
@@ -83,6 +84,7 @@ func (s *Service) ApplyScores(tx Tx, batch []domain.Contribution) (ReplayResult,
 		}
 		c.CountedAt = now
 		d.Add(c, 1)
+		people = append(people, c.PersonKey)
 		if err := countNationalExclusion(tx, c, 1); err != nil {
 			return res, err
 		}
@@ -96,6 +98,9 @@ func (s *Service) ApplyScores(tx Tx, batch []domain.Contribution) (ReplayResult,
 		out[i] = saved[id]
 	}
 	if err := tx.SaveContributions(out); err != nil {
+		return res, err
+	}
+	if err := recountPeople(tx, people...); err != nil {
 		return res, err
 	}
 	if err := tx.ApplyDeltas(d); err != nil {

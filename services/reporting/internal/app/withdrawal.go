@@ -46,5 +46,8 @@ func (s *Service) WithdrawScore(tx Tx, responseID string) error {
 	if err := tx.DeleteContribution(responseID); err != nil {
 		return err
 	}
+	if err := recountPeople(tx, prev.PersonKey); err != nil {
+		return err
+	}
 	return tx.CountApplied(-1, s.now().UTC())
 }

@@ -90,7 +90,7 @@ func caller(c *gin.Context, roles ...string) (app.Caller, bool) {
 	}
 	for _, r := range roles {
 		if p.Has(r) {
-			return app.Caller{Organisation: p.Organisation, Roles: p.Roles}, true
+			return app.Caller{Organisation: p.Organisation, Subject: p.Subject, Roles: p.Roles}, true
 		}
 	}
 	problem.Write(c, problem.New(http.StatusForbidden, "Your role does not allow this. It needs one of: "+strings.Join(roles, ", ")+"."))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
 // Defines values for BreakdownGroup.
@@ -96,21 +97,42 @@ func (e FunnelSitePosition) Valid() bool {
 	}
 }
 
+// Defines values for JourneyEntryServiceLine.
+const (
+	JourneyEntryServiceLineAdult    JourneyEntryServiceLine = "adult"
+	JourneyEntryServiceLineChildren JourneyEntryServiceLine = "children"
+	JourneyEntryServiceLineHealth   JourneyEntryServiceLine = "health"
+)
+
+// Valid indicates whether the value is a known member of the JourneyEntryServiceLine enum.
+func (e JourneyEntryServiceLine) Valid() bool {
+	switch e {
+	case JourneyEntryServiceLineAdult:
+		return true
+	case JourneyEntryServiceLineChildren:
+		return true
+	case JourneyEntryServiceLineHealth:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ServiceLineReturnsServiceLine.
 const (
-	Adult    ServiceLineReturnsServiceLine = "adult"
-	Children ServiceLineReturnsServiceLine = "children"
-	Health   ServiceLineReturnsServiceLine = "health"
+	ServiceLineReturnsServiceLineAdult    ServiceLineReturnsServiceLine = "adult"
+	ServiceLineReturnsServiceLineChildren ServiceLineReturnsServiceLine = "children"
+	ServiceLineReturnsServiceLineHealth   ServiceLineReturnsServiceLine = "health"
 )
 
 // Valid indicates whether the value is a known member of the ServiceLineReturnsServiceLine enum.
 func (e ServiceLineReturnsServiceLine) Valid() bool {
 	switch e {
-	case Adult:
+	case ServiceLineReturnsServiceLineAdult:
 		return true
-	case Children:
+	case ServiceLineReturnsServiceLineChildren:
 		return true
-	case Health:
+	case ServiceLineReturnsServiceLineHealth:
 		return true
 	default:
 		return false
@@ -183,6 +205,30 @@ type BreakdownDomain struct {
 	Domain   string     `json:"domain"`
 	Rows     []GroupRow `json:"rows"`
 	Withheld bool       `json:"withheld"`
+}
+
+// CohortAgeBand defines model for CohortAgeBand.
+type CohortAgeBand struct {
+	AgeBand    string `json:"age_band"`
+	People     *int   `json:"people"`
+	Suppressed bool   `json:"suppressed"`
+}
+
+// CohortTransition defines model for CohortTransition.
+type CohortTransition struct {
+	ByAgeBand       []CohortAgeBand `json:"by_age_band"`
+	FromServiceLine string          `json:"from_service_line"`
+	People          *int            `json:"people"`
+	Suppressed      bool            `json:"suppressed"`
+	ToServiceLine   string          `json:"to_service_line"`
+}
+
+// CohortTransitions defines model for CohortTransitions.
+type CohortTransitions struct {
+	// Rounding Counts are rounded to the nearest multiple of this
+	Rounding    int                `json:"rounding"`
+	Threshold   int                `json:"threshold"`
+	Transitions []CohortTransition `json:"transitions"`
 }
 
 // Comparator defines model for Comparator.
@@ -280,6 +326,36 @@ type Interval struct {
 	High float64 `json:"high"`
 	Low  float64 `json:"low"`
 }
+
+// Journey defines model for Journey.
+type Journey struct {
+	Entries    []JourneyEntry `json:"entries"`
+	SubjectRef string         `json:"subject_ref"`
+}
+
+// JourneyDomain defines model for JourneyDomain.
+type JourneyDomain struct {
+	Domain string `json:"domain"`
+
+	// Outcome On the instrument's outcome scale, e.g. better, same, worse, dont-know
+	Outcome string `json:"outcome"`
+}
+
+// JourneyEntry defines model for JourneyEntry.
+type JourneyEntry struct {
+	// AgeBand Age band at the survey; "not-stated" when the response did not say
+	AgeBand      string                  `json:"age_band"`
+	Domains      []JourneyDomain         `json:"domains"`
+	InstrumentId string                  `json:"instrument_id"`
+	ServiceLine  JourneyEntryServiceLine `json:"service_line"`
+	SiteId       string                  `json:"site_id"`
+
+	// SubmittedAt Day of submission (UTC)
+	SubmittedAt openapi_types.Date `json:"submitted_at"`
+}
+
+// JourneyEntryServiceLine defines model for JourneyEntry.ServiceLine.
+type JourneyEntryServiceLine string
 
 // NationalLine defines model for NationalLine.
 type NationalLine struct {
@@ -407,6 +483,11 @@ type GetAssociationsParams struct {
 	Period *Period `form:"period,omitempty" json:"period,omitempty"`
 }
 
+// GetJourneyParams defines parameters for GetJourney.
+type GetJourneyParams struct {
+	SubjectRef string `form:"subject_ref" json:"subject_ref"`
+}
+
 // GetNationalReportParams defines parameters for GetNationalReport.
 type GetNationalReportParams struct {
 	// Period A calendar quarter in UTC; absent means every period.
@@ -448,6 +529,12 @@ type ServerInterface interface {
 	// GetAssociations Process indicators against outcome domains, with odds ratios
 	// (GET /v1/associations)
 	GetAssociations(c *gin.Context, params GetAssociationsParams)
+	// GetJourney One consenting person's surveys across services and ages, for their transition team
+	// (GET /v1/journeys)
+	GetJourney(c *gin.Context, params GetJourneyParams)
+	// GetCohortTransitions People moving between service lines, for the national team
+	// (GET /v1/national/cohort-transitions)
+	GetCohortTransitions(c *gin.Context)
 	// GetNationalReport The integrated national report across every site and service line
 	// (GET /v1/national/report)
 	GetNationalReport(c *gin.Context, params GetNationalReportParams)
@@ -513,6 +600,46 @@ func (siw *ServerInterfaceWrapper) GetAssociations(c *gin.Context) {
 	}
 
 	siw.Handler.GetAssociations(c, params)
+}
+
+// GetJourney operation middleware
+func (siw *ServerInterfaceWrapper) GetJourney(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetJourneyParams
+
+	// ------------- Required query parameter "subject_ref" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "subject_ref", c.Request.URL.Query(), &params.SubjectRef, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter subject_ref: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetJourney(c, params)
+}
+
+// GetCohortTransitions operation middleware
+func (siw *ServerInterfaceWrapper) GetCohortTransitions(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetCohortTransitions(c)
 }
 
 // GetNationalReport operation middleware
@@ -760,5 +887,7 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.GET(options.BaseURL+"/v1/associations", wrapper.GetAssociations)
 	router.GET(options.BaseURL+"/v1/national/report", wrapper.GetNationalReport)
 	router.GET(options.BaseURL+"/v1/national/summary", wrapper.GetNationalSummary)
+	router.GET(options.BaseURL+"/v1/journeys", wrapper.GetJourney)
+	router.GET(options.BaseURL+"/v1/national/cohort-transitions", wrapper.GetCohortTransitions)
 	router.GET(options.BaseURL+"/v1/pipeline", wrapper.GetPipeline)
 }
