@@ -8,17 +8,22 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
+	"poet.local/libs/authn"
 	"poet.local/libs/platform"
 	"poet.local/libs/runtime"
 	"poet.local/services/web/internal/app"
 	"poet.local/services/web/internal/domain"
 	webhttp "poet.local/services/web/internal/http"
+	"poet.local/services/web/internal/staffapi"
 	"poet.local/services/web/internal/survey"
 )
 
@@ -35,6 +40,12 @@ type config struct {
 	CookieKey string `env:"WEB_COOKIE_KEY"`
 	// CookieSecure is true, false, or auto (Secure unless the host is loopback).
 	CookieSecure string `env:"WEB_COOKIE_SECURE" envDefault:"auto"`
+	// PublicURL is where browsers reach this service; staff sign-in returns
+	// to PublicURL + "/auth/callback", which every issuer must have
+	// registered. Unset, it is http:// + HTTP_ADDR (127.0.0.1 for any host).
+	PublicURL string `env:"WEB_PUBLIC_URL"`
+	// OIDCClientID is the public (PKCE) client registered at every issuer.
+	OIDCClientID string `env:"WEB_OIDC_CLIENT_ID" envDefault:"poet-web"`
 }
 
 func main() {
@@ -65,7 +76,44 @@ func run(ctx context.Context) error {
 	}
 	surveyClient := survey.New(cfg.SurveyURL, &http.Client{Timeout: 10 * time.Second, Transport: otelhttp.NewTransport(http.DefaultTransport)})
 	webhttp.Register(rt.Server.Engine, app.New(parts, webhttp.HTTPProber{Client: client}), app.NewRespondent(surveyClient), sealer)
+	issuers, err := authn.ParseIssuers(cfg.AuthIssuers)
+	if err != nil {
+		return err
+	}
+	var orgs []domain.Organisation
+	for _, ic := range issuers {
+		orgs = append(orgs, domain.Organisation{ID: ic.Organisation, Issuer: ic.Issuer})
+	}
+	staffHTTP := &http.Client{Timeout: 10 * time.Second, Transport: otelhttp.NewTransport(http.DefaultTransport)}
+	public, err := publicURL(cfg.PublicURL, cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	webhttp.RegisterStaff(rt.Server.Engine, webhttp.StaffConfig{
+		Organisations: orgs, ClientID: cfg.OIDCClientID, RedirectURL: public + "/auth/callback", HTTP: staffHTTP,
+		API: staffapi.New(cfg.ReportingURL, cfg.IdentityURL, staffHTTP),
+	}, sealer)
 	return rt.Run(ctx)
+}
+
+// publicURL is WEB_PUBLIC_URL, or for a local run http://<HTTP_ADDR> with a
+// wildcard host read as 127.0.0.1 (what tools/stack registers at devoidc).
+func publicURL(configured, addr string) (string, error) {
+	if configured != "" {
+		u, err := url.Parse(configured)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return "", errors.New("WEB_PUBLIC_URL: must be an absolute http(s) URL")
+		}
+		return strings.TrimRight(configured, "/"), nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("HTTP_ADDR %q: %w", addr, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
 }
 
 // cookieSecret decodes WEB_COOKIE_KEY, or makes a random one for local runs.

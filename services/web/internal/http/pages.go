@@ -62,6 +62,8 @@ type view struct {
 	Instrument                        domain.Instrument
 	Errors                            []errorView
 	Data                              map[string]any
+	Staff                             *staffNav // set on staff pages
+	Wide                              bool      // full-width column (tables, charts)
 }
 
 func (h *respondent) render(c *gin.Context, code int, page string, j *Journey, in domain.Instrument, data map[string]any) {
