@@ -67,6 +67,12 @@ type ServerOptions struct {
 	MaxBodyBytes    int64         // larger bodies => 413 problem+json
 	ShutdownTimeout time.Duration
 
+	// RouteLimits raise (or lower) the body limit and timeout for single
+	// routes, keyed by gin's route template, e.g.
+	// "/v1/campaigns/:campaign_id/imports": bulk uploads need more room
+	// than ordinary requests, which keep the tight defaults.
+	RouteLimits map[string]RouteLimit
+
 	// ReadinessDrain is how long Run keeps serving, with /readyz failing,
 	// before it stops accepting connections, so that load balancers notice
 	// first. Zero means no pause (use a preStop hook instead).
@@ -222,14 +228,43 @@ func (s *Server) recovery(c *gin.Context) {
 	c.Next()
 }
 
+// RouteLimit overrides ServerOptions' body limit and request timeout for one
+// route; a zero field keeps the server's default.
+type RouteLimit struct {
+	MaxBodyBytes   int64
+	RequestTimeout time.Duration
+}
+
+// SetRouteLimit sets a route's limits; call it before Run.
+func (s *Server) SetRouteLimit(route string, l RouteLimit) {
+	if s.opts.RouteLimits == nil {
+		s.opts.RouteLimits = map[string]RouteLimit{}
+	}
+	s.opts.RouteLimits[route] = l
+}
+
+func (s *Server) maxBody(c *gin.Context) int64 {
+	if l, ok := s.opts.RouteLimits[c.FullPath()]; ok && l.MaxBodyBytes > 0 {
+		return l.MaxBodyBytes
+	}
+	return s.opts.MaxBodyBytes
+}
+
+func (s *Server) timeout(c *gin.Context) time.Duration {
+	if l, ok := s.opts.RouteLimits[c.FullPath()]; ok && l.RequestTimeout > 0 {
+		return l.RequestTimeout
+	}
+	return s.opts.RequestTimeout
+}
+
 // limitBody rejects bodies over MaxBodyBytes with 413 before the handler
 // runs. A declared Content-Length is checked directly; a body of unknown
 // length is read up to the limit first, so handlers never see a truncated one.
 func (s *Server) limitBody(c *gin.Context) {
-	max := s.opts.MaxBodyBytes
+	max := s.maxBody(c)
 	r := c.Request
 	if r.ContentLength > max {
-		s.tooLarge(c)
+		s.tooLarge(c, max)
 		return
 	}
 	if r.Body == nil || r.Body == http.NoBody {
@@ -243,7 +278,7 @@ func (s *Server) limitBody(c *gin.Context) {
 			return
 		}
 		if int64(len(buf)) > max {
-			s.tooLarge(c)
+			s.tooLarge(c, max)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(buf))
@@ -255,11 +290,11 @@ func (s *Server) limitBody(c *gin.Context) {
 	c.Next()
 }
 
-func (s *Server) tooLarge(c *gin.Context) {
+func (s *Server) tooLarge(c *gin.Context, max int64) {
 	// Close the connection rather than read an unwanted body.
 	c.Header("Connection", "close")
 	problem.Write(c, problem.New(http.StatusRequestEntityTooLarge,
-		fmt.Sprintf("The request body is larger than %d bytes.", s.opts.MaxBodyBytes)))
+		fmt.Sprintf("The request body is larger than %d bytes.", max)))
 }
 
 // deadline gives each request a context deadline; handlers pass it on to the
@@ -269,7 +304,7 @@ func (s *Server) deadline(c *gin.Context) {
 		c.Next()
 		return
 	}
-	ctx, cancel := context.WithTimeout(c.Request.Context(), s.opts.RequestTimeout)
+	ctx, cancel := context.WithTimeout(c.Request.Context(), s.timeout(c))
 	defer cancel()
 	c.Request = c.Request.WithContext(ctx)
 	c.Next()

@@ -242,6 +242,35 @@ func TestBodyLimit(t *testing.T) {
 	assert.JSONEq(t, `{"len":5}`, string(body))
 }
 
+func TestRouteLimitRaisesOneRoutesBodyLimitOnly(t *testing.T) {
+	s, _ := testServer(ServerOptions{MaxBodyBytes: 1024})
+	echo := func(c *gin.Context) {
+		b, err := io.ReadAll(c.Request.Body)
+		if err != nil {
+			c.Status(http.StatusTeapot)
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"len": len(b)})
+	}
+	s.Engine.POST("/imports/:id", echo)
+	s.Engine.POST("/echo", echo)
+	s.SetRouteLimit("/imports/:id", RouteLimit{MaxBodyBytes: 8192})
+	r := start(t, s)
+
+	resp, body := do(t, http.MethodPost, r.url+"/imports/42", strings.NewReader(strings.Repeat("x", 8192)))
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.JSONEq(t, `{"len":8192}`, string(body))
+
+	resp, body = do(t, http.MethodPost, r.url+"/imports/42", io.MultiReader(strings.NewReader(strings.Repeat("x", 8193))))
+	p := requireProblem(t, resp, body, http.StatusRequestEntityTooLarge)
+	assert.Contains(t, p.Detail, "8192")
+
+	// Other routes keep the server's limit.
+	resp, body = do(t, http.MethodPost, r.url+"/echo", strings.NewReader(strings.Repeat("x", 2048)))
+	p = requireProblem(t, resp, body, http.StatusRequestEntityTooLarge)
+	assert.Contains(t, p.Detail, "1024")
+}
+
 func TestNotFoundAndMethodNotAllowed(t *testing.T) {
 	s, _ := testServer(ServerOptions{})
 	s.Engine.GET("/things", func(c *gin.Context) { c.Status(http.StatusNoContent) })

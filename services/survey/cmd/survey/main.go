@@ -58,6 +58,8 @@ func run(ctx context.Context) error {
 	application.SetSubjectResolver(identityclient.New(cfg.IdentityURL,
 		&http.Client{Timeout: cfg.IdentityTimeout, Transport: otelhttp.NewTransport(http.DefaultTransport)}))
 	svchttp.Register(rt.Server.Engine, application, rt.Verifier)
+	// CSV imports of paper returns are bulk uploads: room for a whole file.
+	rt.Server.SetRouteLimit(svchttp.ImportRoute, platform.RouteLimit{MaxBodyBytes: svchttp.MaxCSVBytes, RequestTimeout: 5 * time.Minute})
 	rt.Consume("survey.organisations", []string{apispecs.TopicIdentityOrganisations}, svcevents.Organisations(application, st))
 	rt.Consume("survey.consent", []string{apispecs.TopicConsentDecisions}, svcevents.ConsentDecisions(application, st))
 	return rt.Run(ctx)

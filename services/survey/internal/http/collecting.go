@@ -17,9 +17,12 @@ import (
 	"poet.local/services/survey/internal/http/api"
 )
 
-// MaxCSVBytes bounds one CSV import request (the server's own body limit,
-// HTTP_MAX_BODY_BYTES, applies first).
+// MaxCSVBytes bounds one CSV import request; main raises the server's body
+// limit for ImportRoute to it (every other route keeps HTTP_MAX_BODY_BYTES).
 const MaxCSVBytes = 50 << 20
+
+// ImportRoute is the CSV import's route template, for its own body limit.
+const ImportRoute = "/v1/campaigns/:campaign_id/imports"
 
 func (h *Handlers) GetInstrumentCSVTemplate(c *gin.Context, instrumentID api.InstrumentId, version api.InstrumentVersion) {
 	in, err := h.app.Instrument(instrumentID, version)
