@@ -4,14 +4,12 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"poet.local/libs/storage"
+	"poet.local/libs/testkit"
 	"poet.local/tools/stack"
 )
 
@@ -23,31 +21,14 @@ func TestResponseTravelsOnKafkaAndPostgreSQL(t *testing.T) {
 	if admin == "" || brokers == "" {
 		t.Fatal("POET_TEST_POSTGRES_URL and POET_TEST_KAFKA_BROKERS must be set for the integration tier (see tools/ci)")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	db, err := storage.Open(ctx, admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = storage.Close(db) })
-	suffix := fmt.Sprint(time.Now().UnixNano() % 1e9)
 	dsn := map[string]string{}
 	for _, svc := range stack.Services {
-		if svc.Name == "web" {
-			continue
+		if svc.Name != "web" {
+			dsn[svc.Name] = testkit.PostgresDSN(t, "poet_e2e_"+svc.Name)
 		}
-		name := "poet_e2e_" + svc.Name + "_" + suffix
-		if err := db.Exec("CREATE DATABASE " + name).Error; err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
-		u, err := url.Parse(admin)
-		if err != nil {
-			t.Fatal(err)
-		}
-		u.Path = "/" + name
-		dsn[svc.Name] = u.String()
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	list := strings.Split(brokers, ",")
 	if err := stack.ResetTopics(ctx, list); err != nil {
 		t.Fatal(err)

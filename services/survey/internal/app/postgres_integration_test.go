@@ -3,18 +3,13 @@
 package app_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"poet.local/libs/storage"
+	"poet.local/libs/testkit"
 	"poet.local/services/survey/internal/app"
 	"poet.local/services/survey/internal/domain"
 )
@@ -23,31 +18,7 @@ import (
 // dropped after it) on the server POET_TEST_POSTGRES_URL names.
 func postgresEnv(t *testing.T) *env {
 	t.Helper()
-	admin := os.Getenv("POET_TEST_POSTGRES_URL")
-	if admin == "" {
-		t.Fatal("POET_TEST_POSTGRES_URL is not set: the integration tests need a PostgreSQL admin DSN, e.g. postgres://postgres@127.0.0.1:55432/postgres?sslmode=disable")
-	}
-	ctx := context.Background()
-	adminDB, err := storage.Open(ctx, admin, storage.WithMaxOpenConns(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "poet_survey_test_" + hex.EncodeToString(b)
-	if err := adminDB.Exec("CREATE DATABASE " + name).Error; err != nil {
-		t.Fatal(err)
-	}
-	u, _ := url.Parse(admin)
-	u.Path = "/" + name
-	// Registered first, so it runs after the store is closed.
-	t.Cleanup(func() {
-		if err := adminDB.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").Error; err != nil {
-			t.Errorf("drop %s: %v", name, err)
-		}
-		_ = storage.Close(adminDB)
-	})
-	return setupDSN(t, u.String())
+	return setupDSN(t, testkit.PostgresDSN(t, "poet_survey_test"))
 }
 
 // The races that SQLite's single connection serialises, on PostgreSQL's

@@ -3,15 +3,12 @@ package http_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -48,8 +45,6 @@ import (
 // BenchmarkCSVImport sends 100,000 rows as csvimport does (chunks under
 // the 1 MiB body limit) and reports rows/s.
 
-const postgresURLEnv = "POET_TEST_POSTGRES_URL"
-
 type benchTarget struct {
 	name string
 	dsn  func(b *testing.B) string
@@ -62,35 +57,13 @@ func benchTargets() []benchTarget {
 	}
 }
 
-// postgresDSN creates a database for the benchmark and drops it after.
+// postgresDSN creates a database for the benchmark and drops it after; a
+// benchmark run without a server measures SQLite only and says so.
 func postgresDSN(b *testing.B) string {
-	admin := os.Getenv(postgresURLEnv)
-	if admin == "" {
-		b.Skipf("%s is not set: no PostgreSQL server to measure against", postgresURLEnv)
+	if os.Getenv(testkit.PostgresURLEnv) == "" {
+		b.Skipf("%s is not set: no PostgreSQL server to measure against", testkit.PostgresURLEnv)
 	}
-	ctx := context.Background()
-	adminDB, err := storage.Open(ctx, admin, storage.WithMaxOpenConns(2))
-	if err != nil {
-		b.Fatal(err)
-	}
-	buf := make([]byte, 6)
-	_, _ = rand.Read(buf)
-	name := "poet_survey_bench_" + hex.EncodeToString(buf)
-	if err := adminDB.Exec("CREATE DATABASE " + name).Error; err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		if err := adminDB.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").Error; err != nil {
-			b.Errorf("drop %s: %v", name, err)
-		}
-		_ = storage.Close(adminDB)
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		b.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return testkit.PostgresDSN(b, "poet_survey_bench")
 }
 
 type benchService struct {
