@@ -221,6 +221,45 @@ func TestMiddlewareAndRequireRole(t *testing.T) {
 	assertProblem(t, rec, http.StatusUnauthorized)
 }
 
+func TestAuthorizeInAHandler(t *testing.T) {
+	s := testkit.OIDC(t, audience)
+	v := authn.NewVerifier([]authn.IssuerConfig{children(s)})
+	r := gin.New()
+	r.GET("/analysts", authn.Middleware(v), func(c *gin.Context) {
+		if p, ok := authn.Authorize(c, authn.RoleAnalyst); ok {
+			c.String(http.StatusOK, p.Organisation)
+		}
+	})
+	r.GET("/anyone", authn.Middleware(v), func(c *gin.Context) {
+		if p, ok := authn.Authorize(c); ok {
+			c.String(http.StatusOK, p.Subject)
+		}
+	})
+	if rec := call(r, "/analysts", mint(t, s, "children-demo", "ana")); rec.Code != http.StatusOK || rec.Body.String() != "org_children_demo" {
+		t.Fatalf("analyst: %d %s", rec.Code, rec.Body)
+	}
+	rec := call(r, "/analysts", mint(t, s, "children-demo", "pat"))
+	assertProblem(t, rec, http.StatusForbidden)
+	if !strings.Contains(rec.Body.String(), "analyst") {
+		t.Fatalf("403 does not name the role needed: %s", rec.Body)
+	}
+	if rec := call(r, "/anyone", mint(t, s, "children-demo", "pat")); rec.Code != http.StatusOK || rec.Body.String() != "pat" {
+		t.Fatalf("any role: %d %s", rec.Code, rec.Body)
+	}
+	// Without the middleware there is no principal: 401 with a challenge.
+	bare := gin.New()
+	bare.GET("/x", func(c *gin.Context) {
+		if _, ok := authn.Authorize(c, authn.RoleAnalyst); ok {
+			c.Status(http.StatusOK)
+		}
+	})
+	rec = call(bare, "/x", "")
+	assertProblem(t, rec, http.StatusUnauthorized)
+	if rec.Header().Get("WWW-Authenticate") == "" {
+		t.Fatal("401 without WWW-Authenticate")
+	}
+}
+
 func TestTwoIssuersMapToTheirOrganisations(t *testing.T) {
 	s := testkit.OIDC(t, audience)
 	v := authn.NewVerifier([]authn.IssuerConfig{children(s), adult(s)})

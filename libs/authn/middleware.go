@@ -79,19 +79,32 @@ func Middleware(v *Verifier) gin.HandlerFunc {
 // roles, and 401 if no principal was verified (Middleware missing).
 func RequireRole(roles ...string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		p, ok := PrincipalFrom(c)
-		if !ok {
-			unauthorized(c, "Sign in with your organisation's account: this request needs a bearer token.")
-			return
+		if _, ok := Authorize(c, roles...); ok {
+			c.Next()
 		}
-		for _, r := range roles {
-			if p.Has(r) {
-				c.Next()
-				return
-			}
-		}
-		problem.Write(c, problem.New(http.StatusForbidden, "Your role does not allow this. It needs one of: "+strings.Join(roles, ", ")+"."))
 	}
+}
+
+// Authorize returns the signed-in principal when it holds one of roles (any
+// role when none is named); otherwise it writes the 401 or 403 problem and
+// reports false. Handlers call it first and turn the principal into their
+// own use-case caller.
+func Authorize(c *gin.Context, roles ...string) (Principal, bool) {
+	p, ok := PrincipalFrom(c)
+	if !ok {
+		unauthorized(c, "Sign in with your organisation's account: this request needs a bearer token.")
+		return Principal{}, false
+	}
+	if len(roles) == 0 {
+		return p, true
+	}
+	for _, r := range roles {
+		if p.Has(r) {
+			return p, true
+		}
+	}
+	problem.Write(c, problem.New(http.StatusForbidden, "Your role does not allow this. It needs one of: "+strings.Join(roles, ", ")+"."))
+	return Principal{}, false
 }
 
 // ForOrganisation scopes a query to the caller's organisation:

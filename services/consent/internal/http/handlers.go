@@ -5,17 +5,15 @@
 package http
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"poet.local/libs/authn"
 	"poet.local/libs/platform/problem"
+	"poet.local/libs/platform/request"
 	"poet.local/services/consent/internal/app"
 	"poet.local/services/consent/internal/domain"
 	"poet.local/services/consent/internal/domain/fhir"
@@ -45,12 +43,12 @@ func (h *Handlers) RecordConsent(c *gin.Context, params api.RecordConsentParams)
 	if !ok {
 		return
 	}
-	key, ok := idempotencyKey(c, params.IdempotencyKey)
+	key, ok := request.IdempotencyKey(c, params.IdempotencyKey)
 	if !ok {
 		return
 	}
 	var body api.NewConsent
-	if !decode(c, &body, "a consent") {
+	if !request.DecodeJSON(c, &body, "a consent") {
 		return
 	}
 	d := domain.Decision{SubjectRef: body.SubjectRef, Scopes: scopes(body.Scopes), GivenBy: domain.GivenBy(body.GivenBy),
@@ -72,7 +70,7 @@ func (h *Handlers) WithdrawConsent(c *gin.Context, consentID string) {
 		return
 	}
 	var body api.Withdrawal
-	if !decode(c, &body, "a withdrawal") {
+	if !request.DecodeJSON(c, &body, "a withdrawal") {
 		return
 	}
 	cns, err := h.app.Withdraw(c.Request.Context(), who, consentID, scopes(body.Scopes))
@@ -141,7 +139,7 @@ func (h *Handlers) RequestErasure(c *gin.Context, subjectRef api.SubjectRef, par
 	if !ok {
 		return
 	}
-	key, ok := idempotencyKey(c, params.IdempotencyKey)
+	key, ok := request.IdempotencyKey(c, params.IdempotencyKey)
 	if !ok {
 		return
 	}
@@ -160,56 +158,11 @@ func (h *Handlers) RequestErasure(c *gin.Context, subjectRef api.SubjectRef, par
 
 // caller returns the signed-in member of staff if they hold one of roles.
 func caller(c *gin.Context, roles ...string) (app.Caller, bool) {
-	p, ok := authn.PrincipalFrom(c)
+	p, ok := authn.Authorize(c, roles...)
 	if !ok {
-		problem.Write(c, problem.New(http.StatusUnauthorized, "Sign in to use this"))
 		return app.Caller{}, false
 	}
-	for _, r := range roles {
-		if p.Has(r) {
-			return app.Caller{Organisation: p.Organisation, Subject: p.Subject, Roles: p.Roles}, true
-		}
-	}
-	problem.Write(c, problem.New(http.StatusForbidden, "Your role does not allow this. It needs one of: "+strings.Join(roles, ", ")+"."))
-	return app.Caller{}, false
-}
-
-func idempotencyKey(c *gin.Context, k *string) (string, bool) {
-	if k == nil {
-		return "", true
-	}
-	if n := len(*k); n < 8 || n > 200 {
-		problem.Write(c, problem.New(http.StatusBadRequest, "An Idempotency-Key has 8 to 200 characters"))
-		return "", false
-	}
-	return *k, true
-}
-
-// decode reads a JSON body strictly: an unknown field is a typo, and
-// dropping it silently could record a decision other than the one made.
-func decode(c *gin.Context, v any, what string) bool {
-	raw, err := io.ReadAll(c.Request.Body)
-	if err == nil {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err = dec.Decode(v); err == nil && dec.More() {
-			err = errors.New("trailing data")
-		}
-	}
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			problem.Write(c, problem.New(http.StatusRequestEntityTooLarge, "The request body is too large"))
-			return false
-		}
-		detail := "The request body is not valid JSON for " + what
-		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			detail += ": unknown field " + name
-		}
-		problem.Write(c, problem.New(http.StatusBadRequest, detail))
-		return false
-	}
-	return true
+	return app.Caller{Organisation: p.Organisation, Subject: p.Subject, Roles: p.Roles}, true
 }
 
 func writeError(c *gin.Context, err error) {

@@ -10,17 +10,14 @@
 package http
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"poet.local/libs/authn"
 	"poet.local/libs/platform/problem"
+	"poet.local/libs/platform/request"
 	"poet.local/services/identity/internal/app"
 	"poet.local/services/identity/internal/domain"
 	"poet.local/services/identity/internal/http/api"
@@ -54,12 +51,12 @@ func (h *Handlers) RegisterOrganisation(c *gin.Context, params api.RegisterOrgan
 	if !ok {
 		return
 	}
-	key, ok := idempotencyKey(c, params.IdempotencyKey)
+	key, ok := request.IdempotencyKey(c, params.IdempotencyKey)
 	if !ok {
 		return
 	}
 	var body api.NewOrganisation
-	if !decode(c, &body, "a new organisation") {
+	if !request.DecodeJSON(c, &body, "a new organisation") {
 		return
 	}
 	reg, err := h.app.RegisterOrganisation(c.Request.Context(), who, OrganisationFromAPI(body), key)
@@ -145,61 +142,11 @@ func OrganisationFromAPI(b api.NewOrganisation) domain.Organisation {
 // caller returns the signed-in member of staff if they hold one of roles
 // (any role at all when none are named).
 func caller(c *gin.Context, roles ...string) (app.Caller, bool) {
-	p, ok := authn.PrincipalFrom(c)
+	p, ok := authn.Authorize(c, roles...)
 	if !ok {
-		problem.Write(c, problem.New(http.StatusUnauthorized, "Sign in to use this"))
 		return app.Caller{}, false
 	}
-	who := app.Caller{Organisation: p.Organisation, Subject: p.Subject, Roles: p.Roles}
-	if len(roles) == 0 {
-		return who, true
-	}
-	for _, r := range roles {
-		if p.Has(r) {
-			return who, true
-		}
-	}
-	problem.Write(c, problem.New(http.StatusForbidden, "Your role does not allow this. It needs one of: "+strings.Join(roles, ", ")+"."))
-	return app.Caller{}, false
-}
-
-func idempotencyKey(c *gin.Context, k *string) (string, bool) {
-	if k == nil {
-		return "", true
-	}
-	if n := len(*k); n < 8 || n > 200 {
-		problem.Write(c, problem.New(http.StatusBadRequest, "An Idempotency-Key has 8 to 200 characters"))
-		return "", false
-	}
-	return *k, true
-}
-
-// decode reads a JSON body strictly: unknown fields are typos, and silently
-// dropping them would register something other than what was meant. The
-// problem never echoes the body, which may hold an identifier.
-func decode(c *gin.Context, v any, what string) bool {
-	raw, err := io.ReadAll(c.Request.Body)
-	if err == nil {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err = dec.Decode(v); err == nil && dec.More() {
-			err = errors.New("trailing data")
-		}
-	}
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			problem.Write(c, problem.New(http.StatusRequestEntityTooLarge, "The request body is too large"))
-			return false
-		}
-		detail := "The request body is not valid JSON for " + what
-		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			detail += ": unknown field " + name
-		}
-		problem.Write(c, problem.New(http.StatusBadRequest, detail))
-		return false
-	}
-	return true
+	return app.Caller{Organisation: p.Organisation, Subject: p.Subject, Roles: p.Roles}, true
 }
 
 func writeError(c *gin.Context, err error) {

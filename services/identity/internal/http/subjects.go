@@ -10,6 +10,7 @@ import (
 
 	"poet.local/libs/authn"
 	"poet.local/libs/platform/problem"
+	"poet.local/libs/platform/request"
 	"poet.local/services/identity/internal/domain"
 	"poet.local/services/identity/internal/http/api"
 )
@@ -22,7 +23,7 @@ func (h *Handlers) CreateSubjectReference(c *gin.Context) {
 		return
 	}
 	var body api.NewSubject
-	if !decode(c, &body, "a subject") {
+	if !request.DecodeJSON(c, &body, "a subject") {
 		return
 	}
 	ref, err := h.app.RegisterSubject(c.Request.Context(), who, IdentifiersFromAPI(body))
@@ -39,7 +40,7 @@ func (h *Handlers) ResolveSubject(c *gin.Context) {
 		return
 	}
 	var body api.SubjectLookup
-	if !decode(c, &body, "a subject lookup") {
+	if !request.DecodeJSON(c, &body, "a subject lookup") {
 		return
 	}
 	ref, err := h.app.ResolveSubject(c.Request.Context(), who, body.LocalId)
@@ -113,7 +114,7 @@ func (h *Handlers) DecideLinkageReview(c *gin.Context, reviewID string) {
 		return
 	}
 	var body api.ReviewDecisionRequest
-	if !decode(c, &body, "a review decision") {
+	if !request.DecodeJSON(c, &body, "a review decision") {
 		return
 	}
 	r, err := h.app.DecideReview(c.Request.Context(), who, reviewID, domain.ReviewDecision(body.Decision))

@@ -6,7 +6,6 @@ package http
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -83,18 +82,11 @@ func (h *Handlers) GetPipeline(c *gin.Context) {
 
 // caller returns the signed-in member of staff if they hold one of roles.
 func caller(c *gin.Context, roles ...string) (app.Caller, bool) {
-	p, ok := authn.PrincipalFrom(c)
+	p, ok := authn.Authorize(c, roles...)
 	if !ok {
-		problem.Write(c, problem.New(http.StatusUnauthorized, "Sign in to use this"))
 		return app.Caller{}, false
 	}
-	for _, r := range roles {
-		if p.Has(r) {
-			return app.Caller{Organisation: p.Organisation, Subject: p.Subject, Roles: p.Roles}, true
-		}
-	}
-	problem.Write(c, problem.New(http.StatusForbidden, "Your role does not allow this. It needs one of: "+strings.Join(roles, ", ")+"."))
-	return app.Caller{}, false
+	return app.Caller{Organisation: p.Organisation, Subject: p.Subject, Roles: p.Roles}, true
 }
 
 func periodParam(c *gin.Context, p *string) (string, bool) {

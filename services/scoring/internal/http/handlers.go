@@ -92,18 +92,11 @@ func (h *Handlers) GetScore(c *gin.Context, responseID string) {
 
 // caller returns the signed-in member of staff if they hold one of roles.
 func caller(c *gin.Context, roles ...string) (app.Caller, bool) {
-	p, ok := authn.PrincipalFrom(c)
+	p, ok := authn.Authorize(c, roles...)
 	if !ok {
-		problem.Write(c, problem.New(http.StatusUnauthorized, "Sign in to use this"))
 		return app.Caller{}, false
 	}
-	for _, r := range roles {
-		if p.Has(r) {
-			return app.Caller{Organisation: p.Organisation, Roles: p.Roles}, true
-		}
-	}
-	problem.Write(c, problem.New(http.StatusForbidden, "Your role does not allow this"))
-	return app.Caller{}, false
+	return app.Caller{Organisation: p.Organisation, Roles: p.Roles}, true
 }
 
 func toAPIScored(s domain.Scored) api.ScoredResponse {

@@ -251,18 +251,11 @@ func (h *Handlers) SubmitOpenResponse(c *gin.Context, linkToken string, params a
 
 // caller returns the signed-in member of staff if they hold one of roles.
 func caller(c *gin.Context, roles ...string) (app.Caller, bool) {
-	p, ok := authn.PrincipalFrom(c)
+	p, ok := authn.Authorize(c, roles...)
 	if !ok {
-		problem.Write(c, problem.New(http.StatusUnauthorized, "Sign in to use this"))
 		return app.Caller{}, false
 	}
-	for _, r := range roles {
-		if p.Has(r) {
-			return app.Caller{Organisation: p.Organisation, Subject: p.Subject, Roles: p.Roles, Token: bearer(c)}, true
-		}
-	}
-	problem.Write(c, problem.New(http.StatusForbidden, "Your role does not allow this"))
-	return app.Caller{}, false
+	return app.Caller{Organisation: p.Organisation, Subject: p.Subject, Roles: p.Roles, Token: bearer(c)}, true
 }
 
 // bearer is the verified request's token, to forward on the caller's behalf.
