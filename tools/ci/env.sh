@@ -22,6 +22,14 @@ KAFKA_LIBS="${KAFKA_LIBS:-$REPO/.cache/kafka/libs}"
 
 export REPO CI_TOOLS CI_SCRATCH PG_PORT PG_DIR KAFKA_PORT KAFKA_CONTROLLER_PORT DIR KAFKA_LIBS
 
+# Keycloak: the real OpenID provider of the staff sign-in tests (one realm per
+# demo organisation, tools/ci/keycloak/*.json). 26.x runs on Java 17.
+KEYCLOAK_VERSION="${KEYCLOAK_VERSION:-26.7.3}"
+KEYCLOAK_PORT="${KEYCLOAK_PORT:-58080}"
+KEYCLOAK_HOME="${KEYCLOAK_HOME:-$REPO/.cache/keycloak/keycloak-$KEYCLOAK_VERSION}"
+KEYCLOAK_DIR="${KEYCLOAK_DIR:-$CI_SCRATCH/keycloak}"
+export KEYCLOAK_VERSION KEYCLOAK_PORT KEYCLOAK_HOME KEYCLOAK_DIR
+
 export POET_TEST_POSTGRES_URL="${POET_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:${PG_PORT}/postgres?sslmode=disable}"
 export POET_TEST_KAFKA_BROKERS="${POET_TEST_KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT}}"
 
@@ -48,6 +56,16 @@ port_open() {
 # kafka_ready: true when the broker answers a metadata request.
 kafka_ready() {
 	timeout 15 kcat -b "127.0.0.1:${KAFKA_PORT}" -L -m 5 >/dev/null 2>&1
+}
+
+# keycloak_ready: true when every demo realm publishes its discovery document.
+keycloak_ready() {
+	local f realm
+	for f in "$CI_TOOLS"/keycloak/*-realm.json; do
+		realm="$(basename "$f" -realm.json)"
+		curl -fsS -o /dev/null --max-time 5 \
+			"http://127.0.0.1:${KEYCLOAK_PORT}/realms/${realm}/.well-known/openid-configuration" 2>/dev/null || return 1
+	done
 }
 
 # pg_ready: true when the server on PG_PORT accepts connections.

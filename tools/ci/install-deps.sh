@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages CI needs to run the integration services:
 # PostgreSQL server + client (postgresql), kcat (Kafka CLI client used for
-# readiness checks and the message round-trip), make. Idempotent: packages
+# readiness checks and the message round-trip), make, curl and unzip (fetch and
+# readiness of Keycloak). Idempotent: packages
 # already installed are skipped, and apt is not touched when none are missing.
 set -euo pipefail
 
-PACKAGES=(postgresql kcat make)
+PACKAGES=(postgresql kcat make curl unzip)
 
 installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
